@@ -1,0 +1,233 @@
+"""The ``claimclf`` command: a thin layer over the Python API.
+
+Heavy libraries (torch, transformers) are imported inside the commands that need
+them, so ``--help`` and bad-input errors are instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import ClaimClfError
+
+
+def _threshold(value: str) -> float:
+    try:
+        v = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {v}")
+    return v
+
+
+def _positive_int(value: str) -> int:
+    try:
+        v = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
+    return v
+
+
+def _model_args(p: argparse.ArgumentParser, backend: bool = True) -> None:
+    p.add_argument("--model", metavar="DIR", help="model folder (default: the shipped models/default)")
+    p.add_argument("--batch-size", type=_positive_int, default=32, help="sentences per batch (default 32)")
+    if backend:
+        p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
+                       help="inference backend; auto uses ONNX Runtime where the model has an ONNX copy")
+        p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
+                       help="cpu (default), cuda (fp16), or auto (cuda when available)")
+
+
+def _load(args):
+    from .model import ClaimClassifier
+
+    return ClaimClassifier.load(args.model, backend=getattr(args, "backend", "auto"),
+                                device=getattr(args, "device", "cpu"))
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_predict(args) -> int:
+    from .predict import run_predict
+
+    inputs = list(args.inputs)
+    if args.sentences:
+        inputs.insert(0, args.sentences)
+    if not inputs:
+        raise ClaimClfError("nothing to classify: give INPUT files/folders or --sentences FILE.jsonl")
+    if args.sentences and args.inputs:
+        raise ClaimClfError("--sentences takes the only input; drop the other INPUT arguments")
+    fmt = args.format
+    if fmt is None:
+        if args.output:
+            fmt = "csv" if str(args.output).lower().endswith(".csv") else "jsonl"
+        else:
+            fmt = "table" if sys.stdout.isatty() else "jsonl"
+    # validate inputs before loading the model: bad input fails fast
+    from .data import check_inputs, expand_inputs
+
+    check_inputs(expand_inputs(inputs), sentences=bool(args.sentences))
+    clf = _load(args)
+    progress = not args.quiet and sys.stderr.isatty() if args.progress is None else args.progress
+    stats = run_predict(clf, inputs, output=args.output, fmt=fmt, sentences=bool(args.sentences),
+                        threshold=args.threshold, batch_size=args.batch_size, resume=args.resume,
+                        progress=progress, engine=args.engine)
+    if args.output and not args.quiet:
+        kept = f" ({stats.skipped} kept from the interrupted run)" if stats.skipped else ""
+        print(f"wrote {stats.sentences} records{kept} to {stats.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .evaluate import evaluate, summary_lines, write_report
+
+    clf = _load(args)
+    result = evaluate(clf, args.gold, threshold=args.threshold, batch_size=args.batch_size,
+                      progress=not args.quiet and sys.stderr.isatty())
+    from .evaluate import metrics_table
+
+    print("\n".join(summary_lines(result.metrics)))
+    print(metrics_table(result.metrics))
+    if args.report_dir:
+        paths = write_report(result, args.report_dir, model=str(clf.path))
+        print(f"report: {paths['report.md']}  (metrics.json, confusion_matrix.png, errors.jsonl beside it)")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .config import load_config
+    from .train import load_splits, train
+
+    cfg = load_config(args.config, epochs=args.epochs, seed=args.seed, base_model=args.base_model)
+    load_splits(cfg)  # validate the data before any model is loaded
+    result = train(cfg, args.output, progress=not args.quiet)
+    for name, m in result.metrics["eval"].items():
+        print(f"{name}: macro-F1 {m['macro_f1']:.3f}  accuracy {m['accuracy']:.3f}"
+              + (f"  false-alarm {m['false_alarm_rate']:.3f}" if m.get("false_alarm_rate") is not None else ""))
+    print(f"model written to {result.output_dir}")
+    return 0
+
+
+def cmd_export_onnx(args) -> int:
+    from .onnx_export import export_onnx
+
+    result = export_onnx(args.model, quantize=args.quantize, check_file=args.check, max_drop=args.max_drop)
+    for line in result.summary():
+        print(line)
+    return 0
+
+
+def cmd_data_check(args) -> int:
+    from .datacheck import check_corpus, format_report
+    from .labels import DEFAULT_LABELS
+
+    labels = None if args.any_labels else (args.labels.split(",") if args.labels else DEFAULT_LABELS)
+    report = check_corpus(args.files, labels, near_threshold=args.near)
+    print(format_report(report))
+    return 0 if report.ok else 1
+
+
+# ---------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="claimclf",
+        description="Label news sentences as accusation, denial, agreement, military_deployment or other.")
+    parser.add_argument("--version", action="version", version=f"claimclf {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("predict", help="classify every sentence of articles",
+                       description="Classify every sentence of articles (.txt files, folders of .txt, or .jsonl "
+                                   "with id and text per line). One record per sentence.")
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help=".txt article, folder of .txt, or .jsonl of articles")
+    p.add_argument("--sentences", metavar="FILE.jsonl",
+                   help="classify each line's 'text' as one sentence (no segmentation), keeping its 'id'")
+    p.add_argument("--output", "-o", metavar="FILE", help="write here (atomically) instead of stdout")
+    p.add_argument("--format", choices=("jsonl", "csv", "table"),
+                   help="default: table at a terminal, else jsonl (csv for an --output ending in .csv)")
+    p.add_argument("--threshold", type=_threshold, metavar="P",
+                   help="a sentence whose top act score is below P is 'other' (more precision)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from --output's .partial file")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local (default) or ray: a Ray Data job (pip install 'claimclf[ray]'; RAY_ADDRESS for a cluster)")
+    p.add_argument("--progress", dest="progress", action="store_true", default=None, help="always show progress")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
+    _model_args(p)
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("evaluate", help="score a model against gold labels",
+                       description="Score a model on a gold file: sentence JSONL/CSV, or an article file with "
+                                   "'sentences' (scored through segmentation).")
+    p.add_argument("--gold", required=True, metavar="FILE", help="gold file")
+    p.add_argument("--report-dir", metavar="DIR", help="write metrics.json, report.md, confusion_matrix.png, errors.jsonl")
+    p.add_argument("--threshold", type=_threshold, metavar="P", help="as for predict")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    _model_args(p)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("train", help="fine-tune a model from a YAML config",
+                       description="Fine-tune a transformer on a labeled corpus (config: training/configs/*.yaml).")
+    p.add_argument("--config", required=True, metavar="FILE", help="YAML training config")
+    p.add_argument("--output", metavar="DIR", help="model folder to write (default: the config's output_dir)")
+    p.add_argument("--epochs", type=float, help="override the config's epochs")
+    p.add_argument("--seed", type=int, help="override the config's seed")
+    p.add_argument("--base-model", metavar="PATH_OR_ID", help="override the config's base model")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("export-onnx", help="export a model to ONNX (optionally int8) for faster CPU inference",
+                       description="Write DIR/onnx/model.onnx (and model_quantized.onnx with --quantize, kept only "
+                                   "when macro-F1 on --check stays within --max-drop of fp32).")
+    p.add_argument("--model", metavar="DIR", help="model folder (default: the shipped model)")
+    p.add_argument("--quantize", action=argparse.BooleanOptionalAction, default=True,
+                   help="also write a dynamic int8 copy (default: yes)")
+    p.add_argument("--check", metavar="GOLD", help="gold sentences to compare fp32 and int8 macro-F1 on")
+    p.add_argument("--max-drop", type=float, default=0.01, help="largest macro-F1 drop allowed for int8 (0.01)")
+    p.set_defaults(func=cmd_export_onnx)
+
+    p = sub.add_parser("data", help="corpus tools", description="Corpus tools.")
+    dsub = p.add_subparsers(dest="data_command", metavar="COMMAND")
+    c = dsub.add_parser("check", help="validate corpus files and look for duplicates and leakage",
+                        description="Count labels per file, find malformed lines, unknown labels, duplicates, "
+                                    "and near duplicates across files (leakage). Exits 1 on any error.")
+    c.add_argument("files", nargs="+", metavar="FILE")
+    c.add_argument("--labels", help="comma-separated label set (default: the five default labels)")
+    c.add_argument("--any-labels", action="store_true", help="accept any label")
+    c.add_argument("--near", type=_threshold, default=0.6, help="word-trigram Jaccard for near duplicates (0.6)")
+    c.set_defaults(func=cmd_data_check)
+    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except ClaimClfError as exc:
+        print(f"claimclf: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("claimclf: interrupted (predict --output FILE --resume continues where it stopped)", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except OSError as exc:
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"claimclf: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

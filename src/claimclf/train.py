@@ -1,0 +1,224 @@
+"""Fine-tuning: Hugging Face ``Trainer`` on ``datasets``, configured by :class:`TrainConfig`.
+
+The run evaluates on dev every epoch, keeps the best checkpoint by macro-F1,
+fits temperature scaling on dev when calibration is poor, then writes the model
+folder with ``metrics.json`` and a model card. The output folder is replaced only
+when the whole run has finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import TrainConfig
+from .data import Example, examples_to_dataset, read_examples
+from .errors import ClaimClfError
+from .labels import infer_labels
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    output_dir: Path
+    metrics: dict[str, Any]
+
+
+def file_sha256(path: str | Path) -> str | None:
+    p = Path(path)
+    if not p.is_file():
+        return None
+    h = hashlib.sha256()
+    with open(p, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_splits(cfg: TrainConfig) -> tuple[tuple[str, ...], list[Example], list[Example], list[Example] | None]:
+    """Read and validate train/dev/test; the label set comes from the config or the train data."""
+    allowed = tuple(cfg.labels) if cfg.labels else None
+    train = read_examples(cfg.path(cfg.train_file), allowed)
+    labels = allowed or infer_labels(e.label for e in train)
+    dev = read_examples(cfg.path(cfg.dev_file), labels)
+    test = read_examples(cfg.path(cfg.test_file), labels) if cfg.test_file else None
+    for name, rows in (("train_file", train), ("dev_file", dev)):
+        if not rows:
+            raise ClaimClfError(f"{name}: no examples")
+    missing = [name for name in labels if name not in {e.label for e in train}]
+    if missing:
+        raise ClaimClfError(f"{cfg.train_file}: no training example for label(s) {', '.join(missing)}")
+    return labels, train, dev, test
+
+
+def class_weights(train: list[Example], labels: tuple[str, ...], mode: str) -> list[float] | None:
+    if mode == "none":
+        return None
+    counts = np.array([sum(e.label == name for e in train) for name in labels], dtype=float)
+    w = counts.sum() / (len(labels) * counts)
+    if mode == "sqrt":
+        w = np.sqrt(w)
+    return (w / w.mean()).tolist()
+
+
+def _swap_into_place(tmp: Path, final: Path) -> None:
+    """Replace ``final`` by ``tmp`` with two renames (the old copy is removed last)."""
+    old = final.with_name(final.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def train(cfg: TrainConfig, output: str | Path | None = None, *, progress: bool = True) -> TrainResult:
+    """Train a classifier as ``cfg`` says and write it to ``output`` (default ``cfg.output_dir``)."""
+    import torch
+    import transformers
+    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
+                              Trainer, TrainingArguments)
+
+    from .evaluate import evaluate, expected_calibration_error, fit_temperature, score
+    from .model import ClaimClassifier, _softmax, available_cpus, resolve_base_model
+
+    started = time.time()
+    transformers.logging.set_verbosity_error()
+    output = Path(output or cfg.path(cfg.output_dir))
+    labels, train_ex, dev_ex, test_ex = load_splits(cfg)
+    torch.set_num_threads(cfg.threads or available_cpus())
+    transformers.set_seed(cfg.seed)
+
+    base = resolve_base_model(cfg.base_model)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base, num_labels=len(labels), id2label=dict(enumerate(labels)),
+        label2id={n: i for i, n in enumerate(labels)}, trust_remote_code=False,
+    )
+    if cfg.method == "lora":
+        from peft import LoraConfig, TaskType, get_peft_model
+
+        model = get_peft_model(model, LoraConfig(
+            task_type=TaskType.SEQ_CLS, r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+            target_modules=["query", "key", "value", "dense"]))
+
+    def tokenize(batch):
+        return tokenizer(batch["text"], truncation=True, max_length=cfg.max_length)
+
+    train_ds = examples_to_dataset(train_ex, labels).map(tokenize, batched=True, remove_columns=["id", "text"])
+    dev_ds = examples_to_dataset(dev_ex, labels).map(tokenize, batched=True, remove_columns=["id", "text"])
+    weights = class_weights(train_ex, labels, cfg.class_weighting)
+
+    def compute_metrics(pred):
+        gold = [labels[i] for i in pred.label_ids]
+        guess = [labels[i] for i in np.argmax(pred.predictions, axis=-1)]
+        s = score(gold, guess, labels)
+        return {"macro_f1": s["macro_f1"], "accuracy": s["accuracy"], "false_alarm_rate": s["false_alarm_rate"] or 0.0}
+
+    class _Trainer(Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            gold = inputs.pop("labels")
+            outputs = model(**inputs)
+            w = torch.tensor(weights, dtype=outputs.logits.dtype, device=outputs.logits.device) if weights else None
+            loss = torch.nn.functional.cross_entropy(outputs.logits, gold, weight=w,
+                                                     label_smoothing=cfg.label_smoothing)
+            return (loss, outputs) if return_outputs else loss
+
+    workdir = Path(tempfile.mkdtemp(prefix="claimclf-train-"))
+    try:
+        args = TrainingArguments(
+            output_dir=str(workdir / "checkpoints"),
+            num_train_epochs=cfg.epochs,
+            learning_rate=cfg.learning_rate,
+            per_device_train_batch_size=cfg.batch_size,
+            per_device_eval_batch_size=cfg.eval_batch_size,
+            weight_decay=cfg.weight_decay,
+            warmup_steps=cfg.warmup_ratio,
+            eval_strategy="epoch",
+            save_strategy="epoch",
+            save_total_limit=1,
+            save_only_model=True,
+            load_best_model_at_end=True,
+            metric_for_best_model="macro_f1",
+            greater_is_better=True,
+            logging_strategy="epoch",
+            train_sampling_strategy="group_by_length",
+            seed=cfg.seed,
+            data_seed=cfg.seed,
+            report_to="none",
+            disable_tqdm=not progress,
+            use_cpu=not torch.cuda.is_available(),
+            dataloader_num_workers=0,
+        )
+        trainer = _Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=dev_ds,
+                           data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
+                           compute_metrics=compute_metrics)
+        if not progress:
+            from transformers.trainer_callback import PrinterCallback
+
+            trainer.remove_callback(PrinterCallback)
+        trainer.train()
+        history = [h for h in trainer.state.log_history if "eval_macro_f1" in h]
+        model = trainer.model
+        if cfg.method == "lora":
+            model = model.merge_and_unload()
+        model = model.to("cpu").float().eval()
+
+        meta = {"base_model": cfg.base_model, "method": cfg.method, "trained": time.strftime("%Y-%m-%d"),
+                "seed": cfg.seed}
+        clf = ClaimClassifier(model, tokenizer, max_length=cfg.max_length, meta=meta)
+        dev_logits = clf.predict_logits([e.text for e in dev_ex])
+        dev_gold = np.array([labels.index(e.label) for e in dev_ex])
+        ece_before = expected_calibration_error(_softmax(dev_logits), dev_gold)
+        if cfg.calibrate and ece_before > cfg.ece_threshold:
+            clf.temperature = fit_temperature(dev_logits, dev_gold)
+        ece_after = expected_calibration_error(_softmax(dev_logits / clf.temperature), dev_gold)
+
+        tmp_out = output.with_name(output.name + f".partial-{os.getpid()}")
+        if tmp_out.exists():
+            shutil.rmtree(tmp_out)
+        clf.save(tmp_out, dtype=cfg.save_dtype)
+
+        metrics: dict[str, Any] = {
+            "config": cfg.model_dump(),
+            "labels": list(labels),
+            "data": {name: {"path": getattr(cfg, name), "sha256": file_sha256(cfg.path(getattr(cfg, name)))}
+                     for name in ("train_file", "dev_file", "test_file", "articles_file") if getattr(cfg, name)},
+            "counts": {"train": len(train_ex), "dev": len(dev_ex), "test": len(test_ex) if test_ex else 0},
+            "epochs": [{"epoch": h.get("epoch"), "dev_macro_f1": h["eval_macro_f1"],
+                        "dev_accuracy": h.get("eval_accuracy"), "dev_false_alarm_rate": h.get("eval_false_alarm_rate")}
+                       for h in history],
+            "calibration": {"temperature": clf.temperature, "dev_ece_before": ece_before, "dev_ece_after": ece_after},
+            "versions": {"transformers": transformers.__version__, "torch": torch.__version__},
+        }
+        evals = {"dev": cfg.dev_file}
+        if cfg.test_file:
+            evals["test"] = cfg.test_file
+        if cfg.articles_file:
+            evals["articles"] = cfg.articles_file
+        for extra in cfg.extra_eval_files:
+            evals[Path(extra).stem] = extra
+        metrics["eval"] = {name: evaluate(clf, cfg.path(path)).metrics for name, path in evals.items()}
+        metrics["train_seconds"] = round(time.time() - started, 1)
+        (tmp_out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+        from .modelcard import write_model_card
+
+        write_model_card(tmp_out, metrics)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        _swap_into_place(tmp_out, output)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return TrainResult(output, metrics)
+

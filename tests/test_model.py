@@ -1,0 +1,170 @@
+"""Training, save/load round trip, prediction API (tiny random BERT, no network)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from claimclf import ClaimClassifier
+from claimclf.config import load_config
+from claimclf.errors import ClaimClfError
+from claimclf.labels import DEFAULT_LABELS
+from claimclf.train import train
+
+from conftest import DATA, REPO
+
+
+def test_trained_folder_layout(tiny_model):
+    names = {p.name for p in tiny_model.iterdir()}
+    assert {"config.json", "model.safetensors", "claimclf.json", "metrics.json", "README.md",
+            "tokenizer.json"} <= names
+    assert not any(n.endswith((".bin", ".pt", ".pkl")) for n in names)
+    config = json.loads((tiny_model / "config.json").read_text())
+    assert [config["id2label"][str(i)] for i in range(5)] == list(DEFAULT_LABELS)
+    metrics = json.loads((tiny_model / "metrics.json").read_text())
+    assert set(metrics["eval"]) == {"dev", "test", "articles"}
+    assert len(metrics["data"]["train_file"]["sha256"]) == 64
+    card = (tiny_model / "README.md").read_text()
+    assert "macro-F1" in card and "## Intended use" in card
+
+
+def test_predict_contract(clf):
+    preds = clf.predict(["The army denied the reports.", "Rain fell."])
+    assert len(preds) == 2
+    for p in preds:
+        assert p.label in DEFAULT_LABELS
+        assert set(p.scores) == set(DEFAULT_LABELS)
+        assert abs(sum(p.scores.values()) - 1) < 1e-3
+        assert p.score == max(p.scores.values())
+    assert clf.predict([]) == []
+    with pytest.raises(TypeError):
+        clf.predict("one string")
+
+
+def test_batches_sorted_by_length_keep_input_order(clf):
+    texts = ["Rain.", "The minister accused the rebels of shelling the market on Sunday night.", "Troops moved."]
+    one_by_one = [clf.predict([t])[0].scores for t in texts]
+    batched = [p.scores for p in clf.predict(texts, batch_size=2)]
+    for a, b in zip(one_by_one, batched):
+        assert a == pytest.approx(b, abs=1e-4)
+
+
+def test_save_load_round_trip(clf, tmp_path):
+    texts = ["The two sides agreed on a ceasefire.", "The navy sent warships."]
+    before = clf.predict_proba(texts)
+    clf.save(tmp_path / "copy")
+    again = ClaimClassifier.load(tmp_path / "copy", backend="torch")
+    assert again.labels == clf.labels
+    assert again.temperature == clf.temperature
+    np.testing.assert_allclose(again.predict_proba(texts), before, atol=1e-5)
+    clf.save(tmp_path / "half", dtype="float16")
+    half = ClaimClassifier.load(tmp_path / "half", backend="torch")
+    np.testing.assert_allclose(half.predict_proba(texts), before, atol=2e-2)
+
+
+def test_predict_article_offsets(clf):
+    text = (REPO / "seeds" / "000_807158935edd99d1.txt").read_text()
+    out = clf.predict_article(text)
+    assert len(out) == 27
+    assert [s.sentence for s in out] == list(range(27))
+    assert all(text[s.start : s.end] == s.text for s in out)
+
+
+def test_threshold_turns_weak_acts_into_other(clf):
+    texts = ["The army denied the reports.", "The team won the final.", "Sunday."]
+    strict = clf.predict(texts, threshold=1.0)
+    assert all(p.label == "other" for p in strict)
+    assert [p.label for p in clf.predict(texts, threshold=0.0)] == [p.label for p in clf.predict(texts)]
+
+
+def test_truncation_is_warned_once(tiny_model):
+    clf = ClaimClassifier.load(tiny_model, backend="torch")
+    long = " ".join(["troops"] * 200)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.predict([long, long])
+        clf.predict([long])
+    msgs = [w for w in caught if "truncated" in str(w.message)]
+    assert len(msgs) == 1
+    assert clf.predict([long])[0].label in DEFAULT_LABELS
+
+
+def test_load_errors(tmp_path):
+    with pytest.raises(ClaimClfError, match="not a model folder"):
+        ClaimClassifier.load(tmp_path)
+    with pytest.raises(ClaimClfError, match="unknown backend"):
+        ClaimClassifier.load(tmp_path, backend="tf")
+
+
+def test_refuses_pickle_weights(tiny_model, tmp_path):
+    import shutil
+
+    bad = tmp_path / "pickled"
+    shutil.copytree(tiny_model, bad)
+    (bad / "model.safetensors").rename(bad / "pytorch_model.bin")
+    with pytest.raises(ClaimClfError, match="safetensors"):
+        ClaimClassifier.load(bad, backend="torch")
+
+
+def test_overfits_tiny_data(tiny_config_file, tmp_path):
+    """spaCy-style: a model that cannot learn 40 sentences is broken."""
+    cfg = load_config(tiny_config_file, epochs=40, learning_rate=3e-3)
+    cfg.dev_file = cfg.train_file
+    cfg.test_file = None
+    cfg.articles_file = None
+    result = train(cfg, tmp_path / "overfit", progress=False)
+    assert result.metrics["eval"]["dev"]["accuracy"] >= 0.9
+    clf = ClaimClassifier.load(tmp_path / "overfit", backend="torch")
+    assert clf.predict(["The army denied any role in the attack."])[0].label == "denial"
+
+
+def test_training_is_deterministic(tiny_config_file, tmp_path):
+    cfg = load_config(tiny_config_file)
+    a = train(cfg, tmp_path / "a", progress=False).metrics["eval"]["dev"]
+    b = train(cfg, tmp_path / "b", progress=False).metrics["eval"]["dev"]
+    assert a["confusion_matrix"] == b["confusion_matrix"]
+    pa = ClaimClassifier.load(tmp_path / "a", backend="torch").predict_proba(["Troops moved."])
+    pb = ClaimClassifier.load(tmp_path / "b", backend="torch").predict_proba(["Troops moved."])
+    np.testing.assert_allclose(pa, pb, atol=1e-6)
+
+
+def test_custom_label_set(tiny_base, tmp_path):
+    rows = [("I love it", "pos"), ("great stuff", "pos"), ("awful", "neg"), ("bad bad", "neg"), ("fine", "neu")]
+    f = tmp_path / "custom.jsonl"
+    f.write_text("".join(json.dumps({"text": t, "label": l}) + "\n" for t, l in rows))
+    cfgf = tmp_path / "c.yaml"
+    cfgf.write_text(f"base_model: {tiny_base}\ntrain_file: {f}\ndev_file: {f}\nepochs: 1\nbatch_size: 4\n")
+    train(load_config(cfgf), tmp_path / "m", progress=False)
+    clf = ClaimClassifier.load(tmp_path / "m", backend="torch")
+    assert clf.labels == ("neg", "neu", "pos")
+    assert clf.negative_label is None
+    assert clf.predict(["great"], threshold=0.99)[0].label in {"neg", "neu", "pos"}
+
+
+def test_lora_training(tiny_config_file, tmp_path):
+    cfg = load_config(tiny_config_file, method="lora", lora_r=4)
+    train(cfg, tmp_path / "lora", progress=False)
+    clf = ClaimClassifier.load(tmp_path / "lora", backend="torch")
+    assert clf.predict(["The navy sent warships."])[0].label in DEFAULT_LABELS
+
+
+def test_config_errors(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train_file: a.jsonl\ndev_file: b.jsonl\nepochs: -1\n")
+    with pytest.raises(ClaimClfError, match=r"bad.yaml: epochs: Input should be greater than 0"):
+        load_config(bad)
+    bad.write_text("train_file: [unclosed\n")
+    with pytest.raises(ClaimClfError, match=r"bad.yaml:\d+: invalid YAML"):
+        load_config(bad)
+    bad.write_text("train_file: a\ndev_file: b\nlearning_rat: 0.1\n")
+    with pytest.raises(ClaimClfError, match="learning_rat: Extra inputs are not permitted"):
+        load_config(bad)
+
+
+def test_shipped_config_is_valid():
+    cfg = load_config(REPO / "training" / "configs" / "default.yaml")
+    assert cfg.base_model == "packaged"
+    assert cfg.path(cfg.train_file).endswith("training/data/train.jsonl")

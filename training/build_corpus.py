@@ -1,0 +1,88 @@
+"""Assemble the labeled corpus from the writers' batches in training/raw/.
+
+    python training/build_corpus.py
+
+Validates every batch against the label set, drops exact and near duplicates
+(word-trigram Jaccard >= 0.6 with names and numbers masked, see
+claimclf.datacheck), assigns stable ids, and writes stratified 70/15/15 splits
+to training/data/{train,dev,test}.jsonl. Deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from claimclf.data import example_to_record, read_examples, write_jsonl
+from claimclf.datacheck import near_duplicate_pairs, normalize
+from claimclf.labels import DEFAULT_LABELS
+
+HERE = Path(__file__).parent
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--raw", default=HERE / "raw", type=Path)
+    ap.add_argument("--out", default=HERE / "data", type=Path)
+    ap.add_argument("--seed", default=13, type=int)
+    ap.add_argument("--near", default=0.6, type=float)
+    args = ap.parse_args()
+
+    rows = []
+    for f in sorted(args.raw.glob("*.jsonl")):
+        for ex in read_examples(f, DEFAULT_LABELS):
+            rows.append((f.stem, ex))
+    print(f"read {len(rows)} sentences from {len(list(args.raw.glob('*.jsonl')))} batches")
+
+    # exact duplicates (after normalisation): keep the first
+    seen, kept = set(), []
+    for batch, ex in rows:
+        key = normalize(ex.text)
+        if key in seen:
+            continue
+        seen.add(key)
+        kept.append((batch, ex))
+    print(f"dropped {len(rows) - len(kept)} exact duplicates")
+
+    # near duplicates / shared skeletons: drop the later one of each pair
+    drop = set()
+    for i, j, _ in near_duplicate_pairs([ex.text for _, ex in kept], args.near):
+        if i not in drop:
+            drop.add(j)
+    kept = [r for k, r in enumerate(kept) if k not in drop]
+    print(f"dropped {len(drop)} near duplicates")
+
+    # stable ids, then a stratified split by primary label
+    rng = random.Random(args.seed)
+    by_label = defaultdict(list)
+    for batch, ex in kept:
+        by_label[ex.label].append((batch, ex))
+    splits = {"train": [], "dev": [], "test": []}
+    for label in sorted(by_label):
+        items = by_label[label]
+        rng.shuffle(items)
+        n = len(items)
+        n_dev = round(n * 0.15)
+        n_test = round(n * 0.15)
+        splits["test"] += items[:n_test]
+        splits["dev"] += items[n_test : n_test + n_dev]
+        splits["train"] += items[n_test + n_dev :]
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, items in splits.items():
+        rng.shuffle(items)
+        records = []
+        for k, (batch, ex) in enumerate(items):
+            rec = example_to_record(ex)
+            rec["id"] = f"{name}-{k:05d}"
+            rec["batch"] = batch
+            records.append(rec)
+        write_jsonl(args.out / f"{name}.jsonl", records)
+        c = Counter(ex.label for _, ex in items)
+        print(f"{name}: {len(items)}  " + "  ".join(f"{lab}={c[lab]}" for lab in DEFAULT_LABELS))
+
+
+if __name__ == "__main__":
+    main()
