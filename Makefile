@@ -1,0 +1,38 @@
+# claimclf: two commands set everything up on a fresh machine.
+#   make demo   venv + install (pinned by constraints.txt) + label the demo article with the shipped model
+#   make test   venv + install + the test suite (what CI runs)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SEED := seeds/000_807158935edd99d1
+
+.PHONY: install demo test model bench clean
+
+$(BIN)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt torch==2.13.0
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,lora,ray]"
+	touch $@
+
+install: $(BIN)/.installed
+
+demo: install
+	$(BIN)/claimclf predict $(SEED).txt --format table
+	$(BIN)/claimclf evaluate --gold $(SEED).gold.jsonl --report-dir reports/seed
+
+test: install
+	$(BIN)/python -m pytest -q
+
+# Retrain the shipped default model from the corpus (about 15 min on 2 CPU cores),
+# then LoRA and the baselines for the comparison in models/default/README.md.
+model: install
+	$(BIN)/claimclf train --config training/configs/default.yaml --output models/default
+	$(BIN)/claimclf train --config training/configs/lora.yaml --output runs/lora
+	$(BIN)/python training/compare.py --full models/default --lora runs/lora
+
+bench: install
+	$(BIN)/python benchmarks/throughput.py
+
+clean:
+	rm -rf $(VENV) runs reports .pytest_cache

@@ -1,0 +1,77 @@
+"""Scoring kept in one place: known values, calibration, thresholds, article alignment."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from claimclf.evaluate import (expected_calibration_error, fit_temperature, read_article_gold, score,
+                               threshold_table)
+from claimclf.errors import InputError
+from claimclf.labels import DEFAULT_LABELS
+
+from conftest import DATA
+
+
+def test_score_known_values():
+    gold = ["denial", "denial", "other", "other", "other", "agreement"]
+    pred = ["denial", "other", "other", "denial", "other", "agreement"]
+    s = score(gold, pred, DEFAULT_LABELS, gold_sets=[["denial"], ["denial", "other"], ["other"], ["other"],
+                                                     ["other"], ["agreement"]])
+    assert s["accuracy"] == pytest.approx(4 / 6)
+    assert s["per_class"]["denial"]["precision"] == pytest.approx(0.5)
+    assert s["per_class"]["denial"]["recall"] == pytest.approx(0.5)
+    assert s["per_class"]["agreement"]["f1"] == pytest.approx(1.0)
+    assert s["false_alarm_rate"] == pytest.approx(1 / 3)  # one of three gold 'other' flagged
+    assert s["lenient_accuracy"] == pytest.approx(5 / 6)
+    # macro over the labels that occur (accusation and deployment appear nowhere)
+    assert s["macro_f1"] == pytest.approx((0.5 + 1.0 + 2 * (2 / 3) * (2 / 3) / (4 / 3)) / 3)
+    assert s["act_detection"]["precision"] == pytest.approx(2 / 3)
+    assert np.array(s["confusion_matrix"]).sum() == 6
+
+
+def test_ece_and_temperature():
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 5, size=2000)
+    logits = rng.normal(size=(2000, 5))
+    logits[np.arange(2000), gold] += 2.0
+    over = logits * 4  # overconfident
+    probs = np.exp(over) / np.exp(over).sum(1, keepdims=True)
+    ece_before = expected_calibration_error(probs, gold)
+    t = fit_temperature(over, gold)
+    assert t == pytest.approx(4, rel=0.2)
+    fixed = np.exp(over / t) / np.exp(over / t).sum(1, keepdims=True)
+    assert expected_calibration_error(fixed, gold) < ece_before / 3
+    perfect = np.eye(5)[gold]
+    assert expected_calibration_error(perfect, gold) == pytest.approx(0)
+
+
+def test_threshold_table_trades_recall_for_precision():
+    labels = list(DEFAULT_LABELS)
+    probs = np.array([[0.55, 0.1, 0.1, 0.1, 0.15], [0.95, 0, 0, 0, 0.05], [0.1, 0.1, 0.1, 0.1, 0.6]])
+    gold = ["other", "accusation", "other"]
+    rows = threshold_table(probs, gold, labels, thresholds=(0.0, 0.9))
+    assert rows[0]["false_alarm_rate"] == pytest.approx(0.5)
+    assert rows[1]["false_alarm_rate"] == pytest.approx(0.0)
+    assert rows[1]["act_recall"] == pytest.approx(1.0)
+
+
+def test_article_gold_validation(tmp_path):
+    arts = read_article_gold(DATA / "tiny_articles.jsonl", DEFAULT_LABELS)
+    assert [len(a.sentences) for a in arts] == [5, 2]
+    s = arts[0].sentences[1]
+    assert arts[0].text[s.meta["start"] : s.meta["end"]] == s.text
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "text": "One. Two.", "sentences": [{"text": "Three.", "label": "other"}]}\n')
+    with pytest.raises(InputError, match=r"bad.jsonl:1: sentence 0 is not found"):
+        read_article_gold(bad, DEFAULT_LABELS)
+
+
+def test_article_evaluation_through_segmentation(clf):
+    from claimclf.evaluate import evaluate
+
+    res = evaluate(clf, DATA / "tiny_articles.jsonl")
+    assert res.metrics["n"] == 7 and res.metrics["articles"] == 2
+    assert res.metrics["segmentation_exact_match"] == 1.0
+    assert 0 <= res.metrics["articles_with_false_alarm"] <= 1
+    assert {r["article"] for r in res.rows} == {"a1", "a2"}

@@ -1,0 +1,149 @@
+"""Compare the fine-tuned model with baselines on the same splits; update the model card.
+
+    python training/compare.py --full models/default --lora runs/lora
+
+(a) TF-IDF + logistic regression, (b) frozen MiniLM embeddings + logistic
+regression, (c) full fine-tuning, (d) LoRA fine-tuning. Each is scored on
+test.jsonl (per class), on the article test set through the whole predict path
+(segmentation included), and on the seed article's gold file. Writes
+comparison.md, thresholds.md and thresholds.png into the --full model folder,
+adds "comparison" and "thresholds" to its metrics.json and rewrites its README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+SEED_GOLD = REPO / "seeds" / "000_807158935edd99d1.gold.jsonl"
+
+
+def folder_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and "onnx" not in p.parts) / 1e6
+
+
+def score_all(clf, cfg) -> dict:
+    from claimclf.evaluate import evaluate
+
+    return {
+        "test": evaluate(clf, cfg.path(cfg.test_file)).metrics,
+        "articles": evaluate(clf, cfg.path(cfg.articles_file)).metrics,
+        "seed": evaluate(clf, SEED_GOLD).metrics,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", default=HERE / "configs" / "default.yaml")
+    ap.add_argument("--full", default=REPO / "models" / "default", type=Path, help="full fine-tuned model folder")
+    ap.add_argument("--lora", type=Path, help="LoRA fine-tuned model folder (merged)")
+    args = ap.parse_args()
+
+    from claimclf import ClaimClassifier
+    from claimclf.baselines import FrozenEmbeddingBaseline, TfidfBaseline
+    from claimclf.config import load_config
+    from claimclf.evaluate import threshold_table
+    from claimclf.modelcard import rewrite_model_card
+    from claimclf.train import load_splits
+
+    cfg = load_config(args.config)
+    labels, train, dev, test = load_splits(cfg)
+    results: dict[str, dict] = {}
+
+    t = time.time()
+    tfidf = TfidfBaseline(labels).fit(train, dev)
+    results["tfidf_logreg"] = {"name": "(a) TF-IDF + logistic regression", **score_all(tfidf, cfg),
+                               "fit_seconds": round(time.time() - t, 1), "size_mb": None, "C": tfidf.C}
+    print("tfidf done", round(time.time() - t))
+    t = time.time()
+    frozen = FrozenEmbeddingBaseline(labels, cfg.base_model).fit(train, dev)
+    results["frozen_minilm_logreg"] = {"name": "(b) frozen MiniLM embeddings + logistic regression",
+                                       **score_all(frozen, cfg), "fit_seconds": round(time.time() - t, 1),
+                                       "size_mb": None, "C": frozen.C}
+    print("frozen done", round(time.time() - t))
+    full = ClaimClassifier.load(args.full, backend="torch")
+    full_metrics = json.loads((args.full / "metrics.json").read_text())
+    results["full_finetune"] = {"name": "(c) full fine-tuning (shipped default)", **score_all(full, cfg),
+                                "fit_seconds": full_metrics.get("train_seconds"), "size_mb": folder_mb(args.full)}
+    if args.lora:
+        lora = ClaimClassifier.load(args.lora, backend="torch")
+        lora_metrics = json.loads((args.lora / "metrics.json").read_text())
+        results["lora_finetune"] = {"name": "(d) LoRA fine-tuning (merged)", **score_all(lora, cfg),
+                                    "fit_seconds": lora_metrics.get("train_seconds"),
+                                    "size_mb": folder_mb(args.lora)}
+
+    # thresholds for the shipped model, on test
+    probs = full.predict_proba([e.text for e in test])
+    thresholds = threshold_table(probs, [e.label for e in test], list(labels),
+                                 thresholds=(0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95))
+    plot_thresholds(thresholds, args.full / "thresholds.png")
+
+    write_comparison(results, args.full / "comparison.md")
+    write_thresholds(thresholds, args.full / "thresholds.md")
+    full_metrics["comparison"] = results
+    full_metrics["thresholds"] = thresholds
+    (args.full / "metrics.json").write_text(json.dumps(full_metrics, indent=2) + "\n")
+    rewrite_model_card(args.full)
+    print((args.full / "comparison.md").read_text())
+
+
+def plot_thresholds(rows, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ts = [r["threshold"] for r in rows]
+    ax.plot(ts, [r["act_precision"] for r in rows], "o-", label="act precision")
+    ax.plot(ts, [r["act_recall"] for r in rows], "s-", label="act recall")
+    ax.plot(ts, [r["false_alarm_rate"] for r in rows], "^-", label="false-alarm rate on 'other'")
+    ax.set_xlabel("--threshold P (top act score below P -> other)")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left")
+    ax.set_title("Precision/recall trade-off on test.jsonl")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_thresholds(rows, path: Path) -> None:
+    lines = ["## Precision/recall trade-off (`--threshold`)", "",
+             "Test split. A sentence whose best act score is below the threshold becomes `other`. "
+             "\"Act\" precision/recall treat the four acts as one positive class.", "",
+             "![thresholds](thresholds.png)", "",
+             "| threshold | act precision | act recall | macro-F1 | false-alarm rate |", "|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['threshold']:.2f} | {r['act_precision']:.3f} | {r['act_recall']:.3f} | "
+                     f"{r['macro_f1']:.3f} | {r['false_alarm_rate']:.3f} |")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def write_comparison(results, path: Path) -> None:
+    lines = ["## Baselines side by side", "",
+             "Same splits for every method: trained on train.jsonl, C or checkpoint picked on dev.jsonl, scored on "
+             "test.jsonl; the article set runs through the whole predict path (segmentation included); the seed is "
+             "the project's first article. False-alarm rate: share of gold `other` sentences flagged as an act.", "",
+             "| method | test macro-F1 | test acc. | test false-alarm | article acc. | article false-alarm | "
+             "seed acc. | size MB | train s |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results.values():
+        t, a, s = r["test"], r["articles"], r["seed"]
+        size = f"{r['size_mb']:.1f}" if r.get("size_mb") else "<1"
+        lines.append(f"| {r['name']} | {t['macro_f1']:.3f} | {t['accuracy']:.3f} | {t['false_alarm_rate']:.3f} | "
+                     f"{a['accuracy']:.3f} | {a['false_alarm_rate']:.3f} | {s['accuracy']:.3f} | {size} | "
+                     f"{r.get('fit_seconds') or ''} |")
+    lines += ["", "Per-class F1 on test:", "", "| method | " + " | ".join(results[next(iter(results))]["test"]["labels"])
+              + " |", "|---|" + "---:|" * len(results[next(iter(results))]["test"]["labels"])]
+    for r in results.values():
+        pc = r["test"]["per_class"]
+        lines.append(f"| {r['name']} | " + " | ".join(f"{pc[k]['f1']:.3f}" for k in r["test"]["labels"]) + " |")
+    path.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
