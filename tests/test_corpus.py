@@ -75,3 +75,15 @@ def test_article_test_set():
     assert all(8 <= len(a.sentences) <= 20 for a in arts)
     labels = Counter(s.label for a in arts for s in a.sentences)
     assert labels["other"] > sum(v for k, v in labels.items() if k != "other")
+
+
+def test_no_evaluation_text_in_the_corpus(corpus):
+    """Neither the seed article nor any article test set leaks into train/dev/test."""
+    import json
+
+    held = [json.loads(x)["text"] for x in (REPO / "seeds" / "000_807158935edd99d1.gold.jsonl").open()]
+    for f in sorted(DATA.glob("articles_*.jsonl")):
+        held += [s["text"] for line in f.open() for s in json.loads(line)["sentences"]]
+    texts = [e.text for exs in corpus.values() for e in exs]
+    pairs = near_duplicate_pairs(held + texts, 0.6)
+    assert [(held[i], texts[j - len(held)]) for i, j, _ in pairs if i < len(held) <= j] == []

@@ -32,9 +32,9 @@ def test_score_known_values():
 
 def test_ece_and_temperature():
     rng = np.random.default_rng(0)
-    gold = rng.integers(0, 5, size=2000)
-    logits = rng.normal(size=(2000, 5))
-    logits[np.arange(2000), gold] += 2.0
+    logits = rng.normal(scale=2.0, size=(4000, 5))
+    p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    gold = np.array([rng.choice(5, p=row) for row in p])  # calibrated by construction
     over = logits * 4  # overconfident
     probs = np.exp(over) / np.exp(over).sum(1, keepdims=True)
     ece_before = expected_calibration_error(probs, gold)

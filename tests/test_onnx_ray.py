@@ -28,7 +28,9 @@ def test_onnx_export_matches_torch(model_copy):
 
     result = export_onnx(model_copy, quantize=True, check_file=DATA / "tiny_dev.jsonl", max_drop=1.0)
     assert result.fp32.exists()
-    texts = [s.text for s in __import__("claimclf").segment(SEED.read_text())]
+    from claimclf.segment import segment
+
+    texts = [s.text for s in segment(SEED.read_text())]
     torch_clf = ClaimClassifier.load(model_copy, backend="torch")
     onnx_fp32 = ClaimClassifier.load(model_copy, backend="torch")
     from claimclf.model import _onnx_session
@@ -39,6 +41,39 @@ def test_onnx_export_matches_torch(model_copy):
     assert auto.backend == "onnx"
     assert auto.model is None and auto.labels == torch_clf.labels
     assert "macro_f1_int8" in result.checks
+    # int8 cascade: unsure sentences are re-scored by fp32; refining everything equals fp32
+    assert auto._refine is not None
+    auto.refine_below = 1.01
+    np.testing.assert_allclose(auto.predict_proba(texts), torch_clf.predict_proba(texts), atol=1e-4)
+    auto.refine_below = 0.0
+    assert len(auto.predict(texts)) == len(texts)
+
+
+def test_onnx_path_needs_neither_torch_nor_transformers(model_copy):
+    import subprocess
+    import sys
+
+    from claimclf.onnx_export import export_onnx
+
+    export_onnx(model_copy, quantize=False)
+    code = ("import sys\nfrom claimclf import ClaimClassifier\n"
+            f"clf = ClaimClassifier.load({str(model_copy)!r})\n"
+            "assert clf.backend == 'onnx'\n"
+            "print(clf.predict_article('The army denied it. Rain fell.')[1].label)\n"
+            "assert 'torch' not in sys.modules and 'transformers' not in sys.modules\n")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out.strip() in {"accusation", "denial", "agreement", "military_deployment", "other"}
+
+
+def test_fast_tokenizer_matches_transformers(tiny_model):
+    from transformers import AutoTokenizer
+
+    from claimclf.model import FastTokenizer
+
+    texts = [json.loads(x)["text"] for x in (DATA / "tiny_train.jsonl").open()] + ["Ünïcode café — “quotes”", "x"]
+    auto, fast = AutoTokenizer.from_pretrained(str(tiny_model)), FastTokenizer(tiny_model)
+    assert fast(texts)["input_ids"] == auto(texts)["input_ids"]
+    assert (fast.pad_token_id, fast.sep_token_id) == (auto.pad_token_id, auto.sep_token_id)
 
 
 def test_onnx_backend_errors_without_export(tiny_model):

@@ -37,6 +37,16 @@ def main() -> None:
             rows.append((f.stem, ex))
     print(f"read {len(rows)} sentences from {len(list(args.raw.glob('*.jsonl')))} batches")
 
+    # held-out evaluation text (seed article, article test sets) never enters the corpus
+    reserved = [json.loads(x)["text"] for x in open(HERE.parent / "seeds" / "000_807158935edd99d1.gold.jsonl")]
+    for f in sorted((HERE / "data").glob("articles_*.jsonl")):
+        reserved += [s["text"] for line in open(f, encoding="utf-8") for s in json.loads(line)["sentences"]]
+    reserved_pairs = near_duplicate_pairs(reserved + [ex.text for _, ex in rows], args.near)
+    clash = {j - len(reserved) for i, j, _ in reserved_pairs if i < len(reserved) <= j}
+    clash |= {k for k, (_, ex) in enumerate(rows) if normalize(ex.text) in {normalize(t) for t in reserved}}
+    rows = [r for k, r in enumerate(rows) if k not in clash]
+    print(f"dropped {len(clash)} sentences that repeat held-out evaluation text")
+
     # exact duplicates (after normalisation): keep the first
     seen, kept = set(), []
     for batch, ex in rows:

@@ -12,19 +12,18 @@ from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-__all__ = ["ClaimClassifier", "Prediction", "SentencePrediction", "segment", "read_examples", "evaluate",
-           "DEFAULT_LABELS", "__version__"]
+# (segmentation and scoring live in claimclf.segment.segment and claimclf.evaluate.evaluate:
+# top-level names equal to submodule names would be shadowed by the submodules)
+__all__ = ["ClaimClassifier", "Prediction", "SentencePrediction", "read_examples", "DEFAULT_LABELS", "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import read_examples
-    from .evaluate import evaluate
     from .labels import DEFAULT_LABELS
     from .model import ClaimClassifier, Prediction, SentencePrediction
-    from .segment import segment
 
 _LAZY = {
     "ClaimClassifier": "model", "Prediction": "model", "SentencePrediction": "model",
-    "segment": "segment", "read_examples": "data", "evaluate": "evaluate", "DEFAULT_LABELS": "labels",
+    "read_examples": "data", "DEFAULT_LABELS": "labels",
 }
 
 

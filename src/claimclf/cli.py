@@ -70,15 +70,14 @@ def cmd_predict(args) -> int:
             fmt = "csv" if str(args.output).lower().endswith(".csv") else "jsonl"
         else:
             fmt = "table" if sys.stdout.isatty() else "jsonl"
-    # validate inputs before loading the model: bad input fails fast
-    from .data import check_inputs, expand_inputs
+    from .predict import prepare_inputs
 
-    check_inputs(expand_inputs(inputs), sentences=bool(args.sentences))
+    prepared = prepare_inputs(inputs, sentences=bool(args.sentences))  # bad input fails before the model loads
     clf = _load(args)
     progress = not args.quiet and sys.stderr.isatty() if args.progress is None else args.progress
     stats = run_predict(clf, inputs, output=args.output, fmt=fmt, sentences=bool(args.sentences),
                         threshold=args.threshold, batch_size=args.batch_size, resume=args.resume,
-                        progress=progress, engine=args.engine)
+                        progress=progress, engine=args.engine, prepared=prepared)
     if args.output and not args.quiet:
         kept = f" ({stats.skipped} kept from the interrupted run)" if stats.skipped else ""
         print(f"wrote {stats.sentences} records{kept} to {stats.output}", file=sys.stderr)
@@ -86,8 +85,9 @@ def cmd_predict(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .evaluate import evaluate, summary_lines, write_report
+    from .evaluate import evaluate, is_article_gold, summary_lines, write_report
 
+    is_article_gold(args.gold)  # a missing or unreadable gold file fails before the model loads
     clf = _load(args)
     result = evaluate(clf, args.gold, threshold=args.threshold, batch_size=args.batch_size,
                       progress=not args.quiet and sys.stderr.isatty())

@@ -150,6 +150,8 @@ class EvalResult:
 
 def is_article_gold(path: str | Path) -> bool:
     p = Path(path)
+    if not str(path).startswith("hf:") and not p.exists():
+        raise InputError(p, "no such file")
     if p.is_dir() or p.suffix.lower() not in (".jsonl", ".json", ".ndjson"):
         return False
     for _, obj in iter_jsonl(p):

@@ -129,6 +129,8 @@ class ClaimClassifier:
         path: str | Path | None = None,
         meta: dict[str, Any] | None = None,
         onnx_session: Any = None,
+        onnx_refine: Any = None,
+        refine_below: float = 0.9,
     ):
         self.model = model
         self.tokenizer = tokenizer
@@ -138,6 +140,10 @@ class ClaimClassifier:
         self.path = Path(path) if path is not None else None
         self.meta = dict(meta or {})
         self._onnx = onnx_session
+        # int8 cascade: sentences whose int8 top probability is below ``refine_below``
+        # are re-scored by the fp32 graph, so labels match fp32 at near-int8 speed
+        self._refine = onnx_refine
+        self.refine_below = float(refine_below)
         config = model.config if model is not None else None
         id2label = self.meta.get("id2label") or {int(k): v for k, v in config.id2label.items()}
         self.labels: tuple[str, ...] = tuple(id2label[int(i)] for i in sorted(id2label, key=int))
@@ -177,17 +183,19 @@ class ClaimClassifier:
             raise ClaimClfError(f"{path}: no ONNX model; run 'claimclf export-onnx --model {path}' first")
         if backend == "onnx" and device != "cpu":
             raise ClaimClfError("the ONNX backend runs on the CPU; use --backend torch with --device cuda")
+        if onnx_file is not None and (backend == "onnx" or (backend == "auto" and device == "cpu")):
+            # the ONNX path needs neither torch nor transformers: start-up stays fast
+            session = _onnx_session(onnx_file, threads)
+            fp32 = onnx_file.with_name("model.onnx")
+            refine = _onnx_session(fp32, threads) if fp32 != onnx_file and fp32.exists() else None
+            config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+            meta.setdefault("id2label", {int(k): v for k, v in config["id2label"].items()})
+            return cls(None, FastTokenizer(path), device="cpu", path=path, meta=meta, onnx_session=session,
+                       onnx_refine=refine, max_length=meta.get("max_length", 128),
+                       temperature=meta.get("temperature", 1.0))
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(str(path))
-        if onnx_file is not None and (backend == "onnx" or (backend == "auto" and device == "cpu")):
-            session = _onnx_session(onnx_file, threads)
-            config = _load_config(path)
-            meta.setdefault("id2label", {int(k): v for k, v in config.id2label.items()})
-            clf = cls(None, tokenizer, device="cpu", path=path, meta=meta, onnx_session=session,
-                      max_length=meta.get("max_length", 128), temperature=meta.get("temperature", 1.0))
-            clf._config = config
-            return clf
         model = _load_torch_model(path, device, threads)
         return cls(model, tokenizer, device=device, path=path, meta=meta,
                    max_length=meta.get("max_length", 128), temperature=meta.get("temperature", 1.0))
@@ -243,7 +251,7 @@ class ClaimClassifier:
         sep = self.tokenizer.sep_token_id
         return [ids if len(ids) <= cut else ids[: cut - 1] + [sep] for ids in enc]
 
-    def _forward(self, ids: list[list[int]]) -> np.ndarray:
+    def _forward(self, ids: list[list[int]], session: Any = None) -> np.ndarray:
         """Logits for one batch of token-id lists (padded here to the batch's longest)."""
         width = max(len(x) for x in ids)
         pad = self.tokenizer.pad_token_id or 0
@@ -252,11 +260,12 @@ class ClaimClassifier:
         for i, row in enumerate(ids):
             input_ids[i, : len(row)] = row
             mask[i, : len(row)] = 1
-        if self._onnx is not None:
+        session = session or self._onnx
+        if session is not None:
             feeds = {"input_ids": input_ids, "attention_mask": mask}
-            if "token_type_ids" in self._onnx_inputs:
+            if "token_type_ids" in {i.name for i in session.get_inputs()}:
                 feeds["token_type_ids"] = np.zeros_like(input_ids)
-            return self._onnx.run(["logits"], feeds)[0].astype(np.float32)
+            return session.run(["logits"], feeds)[0].astype(np.float32)
         import torch
 
         with torch.inference_mode():
@@ -265,10 +274,6 @@ class ClaimClassifier:
                 attention_mask=torch.from_numpy(mask).to(self.device),
             )
         return out.logits.float().cpu().numpy()
-
-    @property
-    def _onnx_inputs(self) -> set[str]:
-        return {i.name for i in self._onnx.get_inputs()}
 
     def predict_logits(
         self,
@@ -289,6 +294,12 @@ class ClaimClassifier:
             out[idx] = self._forward([encoded[i] for i in idx])
             if progress is not None:
                 progress(len(idx))
+        if self._refine is not None:
+            unsure = np.flatnonzero(_softmax(out / self.temperature).max(axis=1) < self.refine_below)
+            unsure = sorted(unsure, key=lambda i: len(encoded[i]))  # already length-sorted batches
+            for start in range(0, len(unsure), batch_size):
+                idx = unsure[start : start + batch_size]
+                out[idx] = self._forward([encoded[i] for i in idx], self._refine)
         return out
 
     def predict_proba(self, texts: Sequence[str], *, batch_size: int = 32,
@@ -333,10 +344,32 @@ class ClaimClassifier:
 # ---------------------------------------------------------------------- helpers
 
 
-def _load_config(path: Path):
-    from transformers import AutoConfig
+class FastTokenizer:
+    """The model's ``tokenizer.json`` through the ``tokenizers`` library alone (no transformers
+    import); gives the same ids as ``AutoTokenizer`` for what the classifier needs."""
 
-    return AutoConfig.from_pretrained(str(path), trust_remote_code=False)
+    def __init__(self, path: Path):
+        from tokenizers import Tokenizer
+
+        file = Path(path) / "tokenizer.json"
+        if not file.exists():
+            raise ClaimClfError(f"{path}: no tokenizer.json")
+        self._tok = Tokenizer.from_file(str(file))
+        self._tok.no_padding()
+        self._tok.no_truncation()
+        cfg_file = Path(path) / "tokenizer_config.json"
+        cfg = json.loads(cfg_file.read_text(encoding="utf-8")) if cfg_file.exists() else {}
+
+        def token_id(key: str, default: str) -> int | None:
+            tok = cfg.get(key, default)
+            tok = tok.get("content", default) if isinstance(tok, dict) else tok
+            return self._tok.token_to_id(tok)
+
+        self.pad_token_id = token_id("pad_token", "[PAD]")
+        self.sep_token_id = token_id("sep_token", "[SEP]")
+
+    def __call__(self, texts: list[str], add_special_tokens: bool = True, **_: Any) -> dict[str, list[list[int]]]:
+        return {"input_ids": [e.ids for e in self._tok.encode_batch(texts, add_special_tokens=add_special_tokens)]}
 
 
 def _load_torch_model(path: Path, device: str, threads: int):
@@ -348,6 +381,10 @@ def _load_torch_model(path: Path, device: str, threads: int):
     if not (path / "model.safetensors").exists() and not (path / "model.safetensors.index.json").exists():
         raise ClaimClfError(f"{path}: no model.safetensors (only safetensors weights are loaded)")
     dtype = torch.float16 if device == "cuda" else torch.float32
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar on every load
+    hf_logging.set_verbosity_error()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = AutoModelForSequenceClassification.from_pretrained(

@@ -166,6 +166,12 @@ def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
+def prepare_inputs(inputs: Sequence[str | Path], *, sentences: bool = False) -> tuple[list[Path], int]:
+    """Expand folders and validate every input (no model needed); returns the files and record count."""
+    files = expand_inputs(inputs)
+    return files, check_inputs(files, sentences=sentences)
+
+
 def run_predict(
     clf,
     inputs: Sequence[str | Path],
@@ -180,18 +186,19 @@ def run_predict(
     progress: bool = False,
     engine: str = "local",
     stream: IO[str] | None = None,
+    prepared: tuple[list[Path], int] | None = None,
 ) -> PredictStats:
     """Classify every sentence of ``inputs`` and write one record per sentence.
 
     ``output=None`` writes to ``stream`` (default stdout). ``engine="ray"`` runs the
-    classification as a Ray Data job (``pip install claimclf[ray]``).
+    classification as a Ray Data job (``pip install claimclf[ray]``). ``prepared``:
+    the result of :func:`prepare_inputs` when the caller has validated already.
     """
     if fmt not in FORMATS:
         raise ClaimClfError(f"unknown format '{fmt}' (choose from {', '.join(FORMATS)})")
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise ClaimClfError(f"--threshold must be between 0 and 1, got {threshold}")
-    files = expand_inputs(inputs)
-    total_records = check_inputs(files, sentences=sentences)
+    files, total_records = prepared or prepare_inputs(inputs, sentences=sentences)
     stats = PredictStats()
     out_path = Path(output) if output is not None else None
     if resume and out_path is None:
