@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SEED := seeds/000_807158935edd99d1
 
-.PHONY: install demo test model bench clean
+.PHONY: install onnx demo test model bench clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,13 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 
 install: $(BIN)/.installed
 
-demo: install
+# The fast CPU path: ONNX copies of the shipped model (not in git: 114 MB), made once.
+models/default/onnx/model.onnx: models/default/model.safetensors | $(BIN)/.installed
+	$(BIN)/claimclf export-onnx --model models/default --check training/data/dev.jsonl
+
+onnx: models/default/onnx/model.onnx
+
+demo: install onnx
 	$(BIN)/claimclf predict $(SEED).txt --format table
 	$(BIN)/claimclf evaluate --gold $(SEED).gold.jsonl --report-dir reports/seed
 
@@ -28,10 +34,11 @@ test: install
 # then LoRA and the baselines for the comparison in models/default/README.md.
 model: install
 	$(BIN)/claimclf train --config training/configs/default.yaml --output models/default
+	$(BIN)/claimclf export-onnx --model models/default --check training/data/dev.jsonl
 	$(BIN)/claimclf train --config training/configs/lora.yaml --output runs/lora
 	$(BIN)/python training/compare.py --full models/default --lora runs/lora
 
-bench: install
+bench: install onnx
 	$(BIN)/python benchmarks/throughput.py
 
 clean:

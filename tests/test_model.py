@@ -90,6 +90,10 @@ def test_truncation_is_warned_once(tiny_model):
     msgs = [w for w in caught if "truncated" in str(w.message)]
     assert len(msgs) == 1
     assert clf.predict([long])[0].label in DEFAULT_LABELS
+    roomy = ClaimClassifier.load(tiny_model, backend="torch", max_length=128)
+    assert roomy.max_length == 128
+    with pytest.raises(ClaimClfError, match="max_length"):
+        ClaimClassifier.load(tiny_model, backend="torch", max_length=4)
 
 
 def test_load_errors(tmp_path):

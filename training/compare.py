@@ -76,6 +76,12 @@ def main() -> None:
                                     "fit_seconds": lora_metrics.get("train_seconds"),
                                     "size_mb": folder_mb(args.lora)}
 
+    # error analysis of the shipped model on test: false alarms by kind of `other`, confusions by class
+    from claimclf.evaluate import evaluate
+
+    rows = evaluate(full, cfg.path(cfg.test_file)).rows
+    write_error_analysis(rows, args.full / "errors_by_kind.md")
+
     # thresholds for the shipped model, on test
     probs = full.predict_proba([e.text for e in test])
     thresholds = threshold_table(probs, [e.label for e in test], list(labels),
@@ -121,6 +127,30 @@ def write_thresholds(rows, path: Path) -> None:
     for r in rows:
         lines.append(f"| {r['threshold']:.2f} | {r['act_precision']:.3f} | {r['act_recall']:.3f} | "
                      f"{r['macro_f1']:.3f} | {r['false_alarm_rate']:.3f} |")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def write_error_analysis(rows, path: Path) -> None:
+    from collections import Counter, defaultdict
+
+    by_kind = defaultdict(lambda: [0, 0])
+    for r in rows:
+        if r["gold"] == "other":
+            by_kind[r.get("kind", "?")][0] += 1
+            by_kind[r.get("kind", "?")][1] += r["predicted"] != "other"
+    worst = sorted(by_kind.items(), key=lambda kv: (-kv[1][1] / kv[1][0], -kv[1][0]))
+    confusions = Counter((r["gold"], r["predicted"]) for r in rows if r["gold"] != r["predicted"])
+    lines = ["## What it confuses", "",
+             "Test split. Most frequent confusions (gold -> predicted):", "",
+             "| gold | predicted | count |", "|---|---|---:|"]
+    lines += [f"| {g} | {p} | {c} |" for (g, p), c in confusions.most_common(8)]
+    lines += ["", "False alarms by kind of `other` sentence (the writer's `kind` tag; kinds with any false alarm):",
+              "", "| kind | gold other | flagged | rate |", "|---|---:|---:|---:|"]
+    for kind, (n, fa) in worst:
+        if fa:
+            lines.append(f"| {kind} | {n} | {fa} | {fa / n:.2f} |")
+    clean = sum(1 for _, (n, fa) in by_kind.items() if not fa)
+    lines += ["", f"{clean} of {len(by_kind)} kinds of `other` had no false alarm."]
     path.write_text("\n".join(lines) + "\n")
 
 

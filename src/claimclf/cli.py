@@ -42,13 +42,15 @@ def _model_args(p: argparse.ArgumentParser, backend: bool = True) -> None:
                        help="inference backend; auto uses ONNX Runtime where the model has an ONNX copy")
         p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
                        help="cpu (default), cuda (fp16), or auto (cuda when available)")
+    p.add_argument("--max-length", type=_positive_int, metavar="N",
+                   help="tokens kept per sentence (default: the model's own, usually 128)")
 
 
 def _load(args):
     from .model import ClaimClassifier
 
     return ClaimClassifier.load(args.model, backend=getattr(args, "backend", "auto"),
-                                device=getattr(args, "device", "cpu"))
+                                device=getattr(args, "device", "cpu"), max_length=args.max_length)
 
 
 # ---------------------------------------------------------------- commands

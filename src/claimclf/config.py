@@ -39,6 +39,8 @@ class TrainConfig(BaseModel):
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     seed: int = 42
     class_weighting: Literal["none", "balanced", "sqrt"] = "none"
+    class_weights: dict[str, float] | None = Field(
+        None, description="explicit loss weight per label (others 1.0), e.g. {other: 2.0} to cut false alarms")
     label_smoothing: float = Field(0.0, ge=0, lt=1)
     calibrate: bool = Field(True, description="fit temperature scaling on dev when dev ECE > ece_threshold")
     ece_threshold: float = Field(0.05, ge=0)
@@ -49,6 +51,13 @@ class TrainConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check_labels(self) -> TrainConfig:
+        if self.class_weights is not None:
+            if self.class_weighting != "none":
+                raise ValueError("class_weights: use either class_weights or class_weighting, not both")
+            if any(w <= 0 for w in self.class_weights.values()):
+                raise ValueError("class_weights: weights must be positive")
+            if self.labels is not None and set(self.class_weights) - set(self.labels):
+                raise ValueError(f"class_weights: unknown label(s) {sorted(set(self.class_weights) - set(self.labels))}")
         if self.labels is not None:
             if len(self.labels) < 2:
                 raise ValueError("labels: at least two labels are needed")

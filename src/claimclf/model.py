@@ -164,11 +164,13 @@ class ClaimClassifier:
         device: str = "cpu",
         backend: str = "auto",
         threads: int | None = None,
+        max_length: int | None = None,
     ) -> ClaimClassifier:
         """Load a model folder (``None``: the shipped default model).
 
         ``backend``: ``torch``, ``onnx`` (needs ``claimclf export-onnx`` first), or
         ``auto`` (ONNX Runtime on CPU where the folder has an ONNX copy, else torch).
+        ``max_length``: tokens kept per sentence (default: the model's, usually 128).
         """
         if backend not in BACKENDS:
             raise ClaimClfError(f"unknown backend '{backend}' (choose from {', '.join(BACKENDS)})")
@@ -176,6 +178,10 @@ class ClaimClassifier:
         if not (path / "config.json").exists():
             raise ClaimClfError(f"{path}: not a model folder (no config.json)")
         meta = cls._read_meta(path)
+        if max_length is not None:
+            if not 8 <= max_length <= 512:
+                raise ClaimClfError(f"max_length must be between 8 and 512, got {max_length}")
+            meta["max_length"] = max_length
         device = _pick_device(device)
         threads = threads or available_cpus()
         onnx_file = find_onnx(path)

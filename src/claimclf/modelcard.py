@@ -43,8 +43,9 @@ def _split_section(name: str, m: dict[str, Any]) -> list[str]:
 
 
 def write_model_card(model_dir: str | Path, metrics: dict[str, Any]) -> Path:
-    """Write ``README.md`` into ``model_dir``; sections from ``comparison.md`` and
-    ``thresholds.md`` there (written by ``training/compare.py``) are included."""
+    """Write ``README.md`` into ``model_dir``; sections from ``thresholds.md``,
+    ``comparison.md`` and ``errors_by_kind.md`` there (written by ``training/compare.py``)
+    are included."""
     model_dir = Path(model_dir)
     cfg = metrics.get("config", {})
     cal = metrics.get("calibration", {})
@@ -81,7 +82,7 @@ def write_model_card(model_dir: str | Path, metrics: dict[str, Any]) -> Path:
               f"Temperature {cal.get('temperature', 1.0):.3f} (fitted on dev when dev ECE > "
               f"{cfg.get('ece_threshold', 0.05)}); dev ECE {cal.get('dev_ece_before', 0):.3f} before, "
               f"{cal.get('dev_ece_after', 0):.3f} after.", ""]
-    for extra in ("thresholds.md", "comparison.md"):
+    for extra in ("thresholds.md", "comparison.md", "errors_by_kind.md"):
         p = model_dir / extra
         if p.exists():
             lines += [p.read_text(encoding="utf-8").strip(), ""]

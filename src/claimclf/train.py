@@ -62,7 +62,13 @@ def load_splits(cfg: TrainConfig) -> tuple[tuple[str, ...], list[Example], list[
     return labels, train, dev, test
 
 
-def class_weights(train: list[Example], labels: tuple[str, ...], mode: str) -> list[float] | None:
+def class_weights(train: list[Example], labels: tuple[str, ...], mode: str,
+                  explicit: dict[str, float] | None = None) -> list[float] | None:
+    if explicit:
+        unknown = set(explicit) - set(labels)
+        if unknown:
+            raise ClaimClfError(f"class_weights: label(s) not in the label set: {', '.join(sorted(unknown))}")
+        return [float(explicit.get(name, 1.0)) for name in labels]
     if mode == "none":
         return None
     counts = np.array([sum(e.label == name for e in train) for name in labels], dtype=float)
@@ -119,7 +125,7 @@ def train(cfg: TrainConfig, output: str | Path | None = None, *, progress: bool 
 
     train_ds = examples_to_dataset(train_ex, labels).map(tokenize, batched=True, remove_columns=["id", "text"])
     dev_ds = examples_to_dataset(dev_ex, labels).map(tokenize, batched=True, remove_columns=["id", "text"])
-    weights = class_weights(train_ex, labels, cfg.class_weighting)
+    weights = class_weights(train_ex, labels, cfg.class_weighting, cfg.class_weights)
 
     def compute_metrics(pred):
         gold = [labels[i] for i in pred.label_ids]
