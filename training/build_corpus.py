@@ -5,7 +5,8 @@
 Validates every batch against the label set, drops exact and near duplicates
 (word-trigram Jaccard >= 0.6 with names and numbers masked, see
 claimclf.datacheck), assigns stable ids, and writes stratified 70/15/15 splits
-to training/data/{train,dev,test}.jsonl. Deterministic for a seed.
+to training/data/{train,dev,test}.jsonl; the sentences of the training articles
+(batches articles_train_*) go to train only. Deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from claimclf.datacheck import near_duplicate_pairs, normalize
 from claimclf.labels import DEFAULT_LABELS
 
 HERE = Path(__file__).parent
+TRAIN_ONLY_PREFIX = "articles_train"
 
 
 def main() -> None:
@@ -57,19 +59,25 @@ def main() -> None:
         kept.append((batch, ex))
     print(f"dropped {len(rows) - len(kept)} exact duplicates")
 
-    # near duplicates / shared skeletons: drop the later one of each pair
+    # near duplicates / shared skeletons: drop one of each pair, the training-article one when
+    # there is one (so adding training articles never changes dev and test), else the later one
     drop = set()
     for i, j, _ in near_duplicate_pairs([ex.text for _, ex in kept], args.near):
-        if i not in drop:
-            drop.add(j)
+        if i in drop or j in drop:
+            continue
+        drop.add(i if kept[i][0].startswith(TRAIN_ONLY_PREFIX) and not kept[j][0].startswith(TRAIN_ONLY_PREFIX)
+                 else j)
     kept = [r for k, r in enumerate(kept) if k not in drop]
     print(f"dropped {len(drop)} near duplicates")
 
-    # stable ids, then a stratified split by primary label
+    # stable ids, then a stratified split by primary label; sentences of the training
+    # articles (batches articles_train_*) all go to train, so no article straddles splits
     rng = random.Random(args.seed)
+    train_only = [(b, ex) for b, ex in kept if b.startswith(TRAIN_ONLY_PREFIX)]
     by_label = defaultdict(list)
     for batch, ex in kept:
-        by_label[ex.label].append((batch, ex))
+        if not batch.startswith(TRAIN_ONLY_PREFIX):
+            by_label[ex.label].append((batch, ex))
     splits = {"train": [], "dev": [], "test": []}
     for label in sorted(by_label):
         items = by_label[label]
@@ -80,9 +88,10 @@ def main() -> None:
         splits["test"] += items[:n_test]
         splits["dev"] += items[n_test : n_test + n_dev]
         splits["train"] += items[n_test + n_dev :]
+    splits["train"] += train_only
     args.out.mkdir(parents=True, exist_ok=True)
     for name, items in splits.items():
-        rng.shuffle(items)
+        random.Random(f"{args.seed}-{name}").shuffle(items)
         records = []
         for k, (batch, ex) in enumerate(items):
             rec = example_to_record(ex)

@@ -42,6 +42,9 @@ class TrainConfig(BaseModel):
     class_weights: dict[str, float] | None = Field(
         None, description="explicit loss weight per label (others 1.0), e.g. {other: 2.0} to cut false alarms")
     label_smoothing: float = Field(0.0, ge=0, lt=1)
+    select_max_false_alarm: float | None = Field(
+        0.05, ge=0, le=1,
+        description="checkpoint choice: epochs whose dev false-alarm rate is at most this come first, then macro-F1")
     calibrate: bool = Field(True, description="fit temperature scaling on dev when dev ECE > ece_threshold")
     ece_threshold: float = Field(0.05, ge=0)
     save_dtype: Literal["float32", "float16"] = "float32"

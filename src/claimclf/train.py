@@ -1,6 +1,7 @@
 """Fine-tuning: Hugging Face ``Trainer`` on ``datasets``, configured by :class:`TrainConfig`.
 
-The run evaluates on dev every epoch, keeps the best checkpoint by macro-F1,
+The run evaluates on dev every epoch, keeps the best checkpoint (by macro-F1 among
+the epochs within the dev false-alarm budget, ``select_max_false_alarm``),
 fits temperature scaling on dev when calibration is poor, then writes the model
 folder with ``metrics.json`` and a model card. The output folder is replaced only
 when the whole run has finished.
@@ -131,7 +132,11 @@ def train(cfg: TrainConfig, output: str | Path | None = None, *, progress: bool 
         gold = [labels[i] for i in pred.label_ids]
         guess = [labels[i] for i in np.argmax(pred.predictions, axis=-1)]
         s = score(gold, guess, labels)
-        return {"macro_f1": s["macro_f1"], "accuracy": s["accuracy"], "false_alarm_rate": s["false_alarm_rate"] or 0.0}
+        fa = s["false_alarm_rate"] or 0.0
+        # checkpoint choice: within the false-alarm budget first, then by macro-F1
+        over = cfg.select_max_false_alarm is not None and fa > cfg.select_max_false_alarm
+        return {"macro_f1": s["macro_f1"], "accuracy": s["accuracy"], "false_alarm_rate": fa,
+                "selection": s["macro_f1"] - (1.0 if over else 0.0)}
 
     class _Trainer(Trainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
@@ -157,7 +162,7 @@ def train(cfg: TrainConfig, output: str | Path | None = None, *, progress: bool 
             save_total_limit=1,
             save_only_model=True,
             load_best_model_at_end=True,
-            metric_for_best_model="macro_f1",
+            metric_for_best_model="selection",
             greater_is_better=True,
             logging_strategy="epoch",
             train_sampling_strategy="group_by_length",
