@@ -76,6 +76,13 @@ def main() -> None:
                                     "fit_seconds": lora_metrics.get("train_seconds"),
                                     "size_mb": folder_mb(args.lora)}
 
+    # every article set through the predict path, for the model card (reporting only)
+    from claimclf.evaluate import evaluate as _evaluate
+
+    for f in sorted((REPO / "training" / "data").glob("articles_*.jsonl")):
+        full_metrics["eval"][f.stem] = _evaluate(full, f).metrics
+    full_metrics["eval"].pop("articles", None)  # same file as articles_test
+
     # error analysis of the shipped model on test: false alarms by kind of `other`, confusions by class
     from claimclf.evaluate import evaluate
 

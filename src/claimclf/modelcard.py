@@ -74,8 +74,12 @@ def write_model_card(model_dir: str | Path, metrics: dict[str, Any]) -> Path:
         for e in metrics["epochs"]:
             lines.append(f"| {e['epoch']:.0f} | {e['dev_macro_f1']:.3f} | {e['dev_accuracy']:.3f} | "
                          f"{e['dev_false_alarm_rate']:.3f} |")
-    lines += ["", "## Metrics", "", "Held-out splits that training never saw (dev picks the checkpoint and the "
-              "temperature; test and the article set are used for reporting only).", ""]
+    lines += ["", "## Metrics", "", "Held-out data that training never saw. Dev picks the checkpoint and the "
+              "temperature. Test and the article sets are scored for reporting; the article sets run through "
+              "the whole predict path (segmentation included). `articles_test`, `articles_holdout` and "
+              "`articles_blind` were used for error analysis or to choose between models, so they flatter it; "
+              "`articles_final` was written last and never used for any decision (see "
+              "`training/data/README.md`).", ""]
     for name, m in metrics.get("eval", {}).items():
         lines += _split_section(name, m)
     lines += ["## Calibration", "",
