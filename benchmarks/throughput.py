@@ -100,10 +100,10 @@ def main() -> None:
     pipe = pipeline("text-classification", model=hf, tokenizer=tok, device="cpu", batch_size=args.batch_size,
                     truncation=True, max_length=128)
     bench("transformers pipeline (baseline)", lambda xs: [r["label"] for r in pipe(xs)])
-    del pipe, hf
+    pipe = hf = None  # free the baseline before measuring the next path
     clf = ClaimClassifier.load(args.model, backend="torch")
     bench("claimclf torch", lambda xs: [p.label for p in clf.predict(xs, batch_size=args.batch_size)])
-    del clf
+    clf = None
     fp32 = args.model / "onnx" / "model.onnx"
     from claimclf.model import _onnx_session
 
@@ -112,8 +112,9 @@ def main() -> None:
             continue
         clf = ClaimClassifier.load(args.model, backend="onnx")
         clf._onnx = _onnx_session(path, threads)
+        clf._refine = None  # this graph alone
         bench(name, lambda xs, c=clf: [p.label for p in c.predict(xs, batch_size=args.batch_size)])
-        del clf
+        clf = None
     default = ClaimClassifier.load(args.model)  # what `claimclf predict` uses
     default_name = f"claimclf default ({default.backend}"
     default_name += ", int8)" if default.backend == "onnx" and "quantized" in str(find_onnx(args.model)) else ")"

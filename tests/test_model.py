@@ -14,7 +14,7 @@ from claimclf.errors import ClaimClfError
 from claimclf.labels import DEFAULT_LABELS
 from claimclf.train import train
 
-from conftest import DATA, REPO
+from conftest import REPO
 
 
 def test_trained_folder_layout(tiny_model):

@@ -338,7 +338,7 @@ def write_report(result: EvalResult, report_dir: str | Path, *, model: str = "")
     errors = [r for r in result.rows if r["predicted"] != r["gold"]]
     _atomic_write(paths["errors.jsonl"], "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in errors))
     confusions = Counter((r["gold"], r["predicted"]) for r in errors)
-    md = [f"# Evaluation report", "", f"- gold: `{m.get('gold_file', '')}`", f"- model: `{model}`", ""]
+    md = ["# Evaluation report", "", f"- gold: `{m.get('gold_file', '')}`", f"- model: `{model}`", ""]
     md += [f"- {line}" for line in summary_lines(m)]
     md += ["", "## Per class", "", metrics_table(m), "", "## Confusion matrix", "",
            "![confusion matrix](confusion_matrix.png)", "", "Rows are gold labels, columns predictions.", ""]

@@ -67,7 +67,7 @@ def write_model_card(model_dir: str | Path, metrics: dict[str, Any]) -> Path:
              "see `training/data/README.md`)",
              f"- training time: {metrics.get('train_seconds', '?')} s on the machine that trained it",
              "- data files (sha256):"]
-    for name, d in metrics.get("data", {}).items():
+    for d in metrics.get("data", {}).values():
         lines.append(f"  - `{d['path']}`: `{(d.get('sha256') or '')[:16]}…`")
     if metrics.get("epochs"):
         lines += ["", "| epoch | dev macro-F1 | dev accuracy | dev false-alarm rate |", "|---:|---:|---:|---:|"]
