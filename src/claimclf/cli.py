@@ -94,10 +94,10 @@ def cmd_evaluate(args) -> int:
                       progress=not args.quiet and sys.stderr.isatty())
     from .evaluate import metrics_table
 
+    paths = write_report(result, args.report_dir, model=str(clf.path)) if args.report_dir else None  # before printing
     print("\n".join(summary_lines(result.metrics)))
     print(metrics_table(result.metrics))
-    if args.report_dir:
-        paths = write_report(result, args.report_dir, model=str(clf.path))
+    if paths:
         print(f"report: {paths['report.md']}  (metrics.json, confusion_matrix.png, errors.jsonl beside it)")
     return 0
 
