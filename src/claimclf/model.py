@@ -302,7 +302,7 @@ class ClaimClassifier:
                 progress(len(idx))
         if self._refine is not None:
             unsure = np.flatnonzero(_softmax(out / self.temperature).max(axis=1) < self.refine_below)
-            unsure = sorted(unsure, key=lambda i: len(encoded[i]))  # already length-sorted batches
+            unsure = sorted(unsure, key=lambda i: len(encoded[i]))  # input order -> length order, little padding
             for start in range(0, len(unsure), batch_size):
                 idx = unsure[start : start + batch_size]
                 out[idx] = self._forward([encoded[i] for i in idx], self._refine)
