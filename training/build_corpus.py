@@ -6,7 +6,8 @@ Validates every batch against the label set, drops exact and near duplicates
 (word-trigram Jaccard >= 0.6 with names and numbers masked, see
 claimclf.datacheck), assigns stable ids, and writes stratified 70/15/15 splits
 to training/data/{train,dev,test}.jsonl; the sentences of the training articles
-(batches articles_train_*) go to train only. Deterministic for a seed.
+(batches articles_train_*) and the train-only batches (train_*) go to train only,
+so adding them never changes dev and test. Deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from claimclf.datacheck import near_duplicate_pairs, normalize
 from claimclf.labels import DEFAULT_LABELS
 
 HERE = Path(__file__).parent
-TRAIN_ONLY_PREFIX = "articles_train"
+TRAIN_ONLY_PREFIX = ("articles_train", "train_")
 
 
 def main() -> None:
@@ -49,9 +50,10 @@ def main() -> None:
     rows = [r for k, r in enumerate(rows) if k not in clash]
     print(f"dropped {len(clash)} sentences that repeat held-out evaluation text")
 
-    # exact duplicates (after normalisation): keep the first
+    # exact duplicates (after normalisation): keep the first, reading train-only batches last
+    # so a repeat in them never takes a sentence out of dev or test
     seen, kept = set(), []
-    for batch, ex in rows:
+    for batch, ex in sorted(rows, key=lambda r: r[0].startswith(TRAIN_ONLY_PREFIX)):
         key = normalize(ex.text)
         if key in seen:
             continue
@@ -59,8 +61,8 @@ def main() -> None:
         kept.append((batch, ex))
     print(f"dropped {len(rows) - len(kept)} exact duplicates")
 
-    # near duplicates / shared skeletons: drop one of each pair, the training-article one when
-    # there is one (so adding training articles never changes dev and test), else the later one
+    # near duplicates / shared skeletons: drop one of each pair, the train-only one when
+    # there is one (so adding train-only batches never changes dev and test), else the later one
     drop = set()
     for i, j, _ in near_duplicate_pairs([ex.text for _, ex in kept], args.near):
         if i in drop or j in drop:
@@ -71,7 +73,8 @@ def main() -> None:
     print(f"dropped {len(drop)} near duplicates")
 
     # stable ids, then a stratified split by primary label; sentences of the training
-    # articles (batches articles_train_*) all go to train, so no article straddles splits
+    # articles (batches articles_train_*) and the train-only batches (train_*) all go to train,
+    # so no article straddles splits and dev/test stay as they were
     rng = random.Random(args.seed)
     train_only = [(b, ex) for b, ex in kept if b.startswith(TRAIN_ONLY_PREFIX)]
     by_label = defaultdict(list)
