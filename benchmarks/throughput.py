@@ -7,6 +7,7 @@ Runs the same corpus sentences (dev + test, >= 1,000) through
   2. ClaimClassifier, torch backend (length-sorted dynamic batches)
   3. ClaimClassifier, ONNX Runtime fp32
   4. ClaimClassifier, ONNX Runtime int8 (when the model has one)
+  5. ClaimClassifier, torch fp16 on the GPU (only where CUDA is available)
 and prints sentences/second, the peak resident memory while each path ran,
 the speed ratio against the pipeline, and the share of labels identical to it.
 ONNX copies are made with `claimclf export-onnx` first if missing.
@@ -115,6 +116,10 @@ def main() -> None:
         clf._refine = None  # this graph alone
         bench(name, lambda xs, c=clf: [p.label for p in c.predict(xs, batch_size=args.batch_size)])
         clf = None
+    if torch.cuda.is_available():  # the GPU path (fp16), where a GPU exists; the ratio is still against the CPU pipeline
+        gpu = ClaimClassifier.load(args.model, device="cuda")
+        bench("claimclf torch cuda fp16", lambda xs: [p.label for p in gpu.predict(xs, batch_size=args.batch_size)])
+        gpu = None
     default = ClaimClassifier.load(args.model)  # what `claimclf predict` uses
     default_name = f"claimclf default ({default.backend}"
     default_name += ", int8)" if default.backend == "onnx" and "quantized" in str(find_onnx(args.model)) else ")"

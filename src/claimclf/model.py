@@ -185,10 +185,10 @@ class ClaimClassifier:
         device = _pick_device(device)
         threads = threads or available_cpus()
         onnx_file = find_onnx(path)
-        if backend == "onnx" and onnx_file is None:
-            raise ClaimClfError(f"{path}: no ONNX model; run 'claimclf export-onnx --model {path}' first")
         if backend == "onnx" and device != "cpu":
             raise ClaimClfError("the ONNX backend runs on the CPU; use --backend torch with --device cuda")
+        if backend == "onnx" and onnx_file is None:
+            raise ClaimClfError(f"{path}: no ONNX model; run 'claimclf export-onnx --model {path}' first")
         if onnx_file is not None and (backend == "onnx" or (backend == "auto" and device == "cpu")):
             # the ONNX path needs neither torch nor transformers: start-up stays fast
             session = _onnx_session(onnx_file, threads)
@@ -378,7 +378,8 @@ class FastTokenizer:
         return {"input_ids": [e.ids for e in self._tok.encode_batch(texts, add_special_tokens=add_special_tokens)]}
 
 
-def _load_torch_model(path: Path, device: str, threads: int):
+def _load_torch_model(path: Path, device: str, threads: int, half: bool | None = None):
+    """The torch model on ``device``; fp16 weights on a GPU (``half`` overrides, for tests)."""
     import torch
     from transformers import AutoModelForSequenceClassification
 
@@ -386,7 +387,9 @@ def _load_torch_model(path: Path, device: str, threads: int):
         torch.set_num_threads(threads)
     if not (path / "model.safetensors").exists() and not (path / "model.safetensors.index.json").exists():
         raise ClaimClfError(f"{path}: no model.safetensors (only safetensors weights are loaded)")
-    dtype = torch.float16 if device == "cuda" else torch.float32
+    if half is None:
+        half = device == "cuda"
+    dtype = torch.float16 if half else torch.float32
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # no "Loading weights" bar on every load
