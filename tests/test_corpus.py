@@ -35,12 +35,18 @@ def test_sizes_and_balance(corpus):
     for act in DEFAULT_LABELS[:4]:
         assert counts[act] >= 450
     n = len(allx)
-    assert 0.65 <= len(corpus["train"]) / n <= 0.75
+    assert 0.65 <= len(corpus["train"]) / n <= 0.85  # curated batches 70/15/15, train-only batches on top
+    # dev and test are stratified 15% slices of the curated (not train-only) batches
+    curated = [e for e in allx if not e.meta.get("batch", "").startswith(("articles_train", "train_"))]
+    curated_ids = {e.id for e in curated}
+    assert all(e.id in curated_ids for split in ("dev", "test") for e in corpus[split])
+    base = Counter(e.label for e in curated)
     for split in ("dev", "test"):
-        assert 0.12 <= len(corpus[split]) / n <= 0.18
+        assert len(corpus[split]) >= 900
+        assert 0.13 <= len(corpus[split]) / len(curated) <= 0.17
         c = Counter(e.label for e in corpus[split])
-        for label in DEFAULT_LABELS:  # stratified
-            assert abs(c[label] / len(corpus[split]) - counts[label] / n) < 0.02
+        for label in DEFAULT_LABELS:
+            assert abs(c[label] / len(corpus[split]) - base[label] / len(curated)) < 0.02
 
 
 def test_other_covers_the_required_kinds(corpus):

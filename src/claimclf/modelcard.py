@@ -78,8 +78,9 @@ def write_model_card(model_dir: str | Path, metrics: dict[str, Any]) -> Path:
               "temperature. Test and the article sets are scored for reporting; the article sets run through "
               "the whole predict path (segmentation included). `articles_test`, `articles_holdout` and "
               "`articles_blind` were used for error analysis or to choose between models, so they flatter it; "
-              "`articles_final` was written last and never used for any decision (see "
-              "`training/data/README.md`).", ""]
+              "`articles_final`'s scores for the previous model were read (its errors were not shown to the "
+              "writers); `articles_fresh` was written last, blind, and scored once for this model: the honest "
+              "held-out number (see `training/data/README.md`).", ""]
     for name, m in metrics.get("eval", {}).items():
         lines += _split_section(name, m)
     lines += ["## Calibration", "",
