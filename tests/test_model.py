@@ -135,6 +135,37 @@ def test_training_is_deterministic(tiny_config_file, tmp_path):
     np.testing.assert_allclose(pa, pb, atol=1e-6)
 
 
+def test_checkpoint_averaging(tiny_config_file, tiny_base, tmp_path):
+    """average_last=N loads the element-wise mean of the last N epoch checkpoints."""
+    import torch
+    from safetensors.torch import save_file
+    from transformers import AutoModelForSequenceClassification
+
+    from claimclf.train import average_checkpoints
+
+    def model(seed):
+        torch.manual_seed(seed)
+        return AutoModelForSequenceClassification.from_pretrained(str(tiny_base), num_labels=3)
+
+    ckpts = tmp_path / "checkpoints"
+    states = []
+    for step, seed in ((5, 1), (10, 2), (15, 3)):  # checkpoint-5 is older: not averaged
+        states.append({k: v.contiguous() for k, v in model(seed).state_dict().items()})
+        (ckpts / f"checkpoint-{step}").mkdir(parents=True)
+        save_file(states[-1], str(ckpts / f"checkpoint-{step}" / "model.safetensors"))
+    target = model(4)
+    assert average_checkpoints(target, ckpts, 2) == ["checkpoint-10", "checkpoint-15"]
+    name = "classifier.weight"
+    torch.testing.assert_close(target.state_dict()[name], (states[1][name] + states[2][name]) / 2)
+    with pytest.raises(ClaimClfError, match="found 3 checkpoints, need 4"):
+        average_checkpoints(target, ckpts, 4)
+
+    cfg = load_config(tiny_config_file, epochs=3, average_last=2)
+    result = train(cfg, tmp_path / "avg", progress=False)
+    assert result.metrics["averaged_checkpoints"] and len(result.metrics["averaged_checkpoints"]) == 2
+    assert ClaimClassifier.load(tmp_path / "avg", backend="torch").predict(["Troops moved."])[0].label
+
+
 def test_custom_label_set(tiny_base, tmp_path):
     rows = [("I love it", "pos"), ("great stuff", "pos"), ("awful", "neg"), ("bad bad", "neg"), ("fine", "neu")]
     f = tmp_path / "custom.jsonl"
@@ -162,6 +193,12 @@ def test_config_errors(tmp_path):
         load_config(bad)
     bad.write_text("train_file: [unclosed\n")
     with pytest.raises(ClaimClfError, match=r"bad.yaml:\d+: invalid YAML"):
+        load_config(bad)
+    bad.write_text("train_file: a\ndev_file: b\nepochs: 3\naverage_last: 4\n")
+    with pytest.raises(ClaimClfError, match="average_last: 4 checkpoints but only 3 epochs"):
+        load_config(bad)
+    bad.write_text("train_file: a\ndev_file: b\nmethod: lora\naverage_last: 2\n")
+    with pytest.raises(ClaimClfError, match="needs method 'full'"):
         load_config(bad)
     bad.write_text("train_file: a\ndev_file: b\nlearning_rat: 0.1\n")
     with pytest.raises(ClaimClfError, match="learning_rat: Extra inputs are not permitted"):

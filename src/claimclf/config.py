@@ -45,6 +45,9 @@ class TrainConfig(BaseModel):
     select_max_false_alarm: float | None = Field(
         0.05, ge=0, le=1,
         description="checkpoint choice: epochs whose dev false-alarm rate is at most this come first, then macro-F1")
+    average_last: int = Field(
+        1, ge=1,
+        description="average the weights of the last N epoch checkpoints (1: keep the best checkpoint by dev)")
     calibrate: bool = Field(True, description="fit temperature scaling on dev when dev ECE > ece_threshold")
     ece_threshold: float = Field(0.05, ge=0)
     save_dtype: Literal["float32", "float16"] = "float32"
@@ -61,6 +64,11 @@ class TrainConfig(BaseModel):
                 raise ValueError("class_weights: weights must be positive")
             if self.labels is not None and set(self.class_weights) - set(self.labels):
                 raise ValueError(f"class_weights: unknown label(s) {sorted(set(self.class_weights) - set(self.labels))}")
+        if self.average_last > 1:
+            if self.method != "full":
+                raise ValueError("average_last: checkpoint averaging needs method 'full'")
+            if self.average_last > int(self.epochs):
+                raise ValueError(f"average_last: {self.average_last} checkpoints but only {int(self.epochs)} epochs")
         if self.labels is not None:
             if len(self.labels) < 2:
                 raise ValueError("labels: at least two labels are needed")

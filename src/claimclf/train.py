@@ -91,6 +91,23 @@ def _swap_into_place(tmp: Path, final: Path) -> None:
         shutil.rmtree(old)
 
 
+def average_checkpoints(model, checkpoints: Path, n: int) -> list[str]:
+    """Load into ``model`` the mean of the weights of the last ``n`` checkpoints (checkpoint averaging)."""
+    import torch
+    from safetensors.torch import load_file
+
+    dirs = sorted(checkpoints.glob("checkpoint-*"), key=lambda p: int(p.name.rsplit("-", 1)[1]))[-n:]
+    if len(dirs) < n:
+        raise ClaimClfError(f"average_last: found {len(dirs)} checkpoints, need {n}")
+    total: dict[str, torch.Tensor] = {}
+    for d in dirs:
+        for name, tensor in load_file(str(d / "model.safetensors")).items():
+            total[name] = total[name] + tensor.double() if name in total else tensor.double()
+    state = {name: (t / len(dirs)).to(torch.float32) for name, t in total.items()}
+    model.load_state_dict(state, strict=True)
+    return [d.name for d in dirs]
+
+
 def train(cfg: TrainConfig, output: str | Path | None = None, *, progress: bool = True) -> TrainResult:
     """Train a classifier as ``cfg`` says and write it to ``output`` (default ``cfg.output_dir``)."""
     import torch
@@ -159,9 +176,9 @@ def train(cfg: TrainConfig, output: str | Path | None = None, *, progress: bool 
             warmup_steps=cfg.warmup_ratio,
             eval_strategy="epoch",
             save_strategy="epoch",
-            save_total_limit=1,
+            save_total_limit=cfg.average_last,
             save_only_model=True,
-            load_best_model_at_end=True,
+            load_best_model_at_end=cfg.average_last == 1,
             metric_for_best_model="selection",
             greater_is_better=True,
             logging_strategy="epoch",
@@ -183,6 +200,7 @@ def train(cfg: TrainConfig, output: str | Path | None = None, *, progress: bool 
         trainer.train()
         history = [h for h in trainer.state.log_history if "eval_macro_f1" in h]
         model = trainer.model
+        averaged = average_checkpoints(model, workdir / "checkpoints", cfg.average_last) if cfg.average_last > 1 else []
         if cfg.method == "lora":
             model = model.merge_and_unload()
         model = model.to("cpu").float().eval()
@@ -211,6 +229,7 @@ def train(cfg: TrainConfig, output: str | Path | None = None, *, progress: bool 
             "epochs": [{"epoch": h.get("epoch"), "dev_macro_f1": h["eval_macro_f1"],
                         "dev_accuracy": h.get("eval_accuracy"), "dev_false_alarm_rate": h.get("eval_false_alarm_rate")}
                        for h in history],
+            "averaged_checkpoints": averaged,
             "calibration": {"temperature": clf.temperature, "dev_ece_before": ece_before, "dev_ece_after": ece_after},
             "versions": {"transformers": transformers.__version__, "torch": torch.__version__},
         }
