@@ -75,3 +75,21 @@ def test_article_evaluation_through_segmentation(clf):
     assert res.metrics["segmentation_exact_match"] == 1.0
     assert 0 <= res.metrics["articles_with_false_alarm"] <= 1
     assert {r["article"] for r in res.rows} == {"a1", "a2"}
+
+
+def test_model_card_sections(tiny_model, tmp_path):
+    """The card holds the metrics of every scored split, and the project's notes when given."""
+    import shutil
+
+    from claimclf.modelcard import rewrite_model_card
+
+    model = tmp_path / "m"
+    shutil.copytree(tiny_model, model)
+    card = rewrite_model_card(model).read_text(encoding="utf-8")
+    assert "## Metrics" in card and "### dev" in card and "## Calibration" in card
+    assert "honest held-out" not in card  # nothing project-specific without the notes file
+    (model / "heldout_notes.md").write_text("`blind_set` was scored once: the honest held-out number.\n")
+    (model / "comparison.md").write_text("## Baselines side by side\n\n| method |\n")
+    card = rewrite_model_card(model).read_text(encoding="utf-8")
+    assert card.index("## Metrics") < card.index("`blind_set` was scored once") < card.index("### dev")
+    assert "## Baselines side by side" in card

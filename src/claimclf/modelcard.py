@@ -44,8 +44,8 @@ def _split_section(name: str, m: dict[str, Any]) -> list[str]:
 
 def write_model_card(model_dir: str | Path, metrics: dict[str, Any]) -> Path:
     """Write ``README.md`` into ``model_dir``; sections from ``thresholds.md``,
-    ``comparison.md`` and ``errors_by_kind.md`` there (written by ``training/compare.py``)
-    are included."""
+    ``comparison.md``, ``errors_by_kind.md`` and ``heldout_notes.md`` there (written by
+    ``training/compare.py``) are included."""
     model_dir = Path(model_dir)
     cfg = metrics.get("config", {})
     cal = metrics.get("calibration", {})
@@ -76,11 +76,10 @@ def write_model_card(model_dir: str | Path, metrics: dict[str, Any]) -> Path:
                          f"{e['dev_false_alarm_rate']:.3f} |")
     lines += ["", "## Metrics", "", "Held-out data that training never saw. Dev picks the checkpoint and the "
               "temperature. Test and the article sets are scored for reporting; the article sets run through "
-              "the whole predict path (segmentation included). `articles_test`, `articles_holdout` and "
-              "`articles_blind` were used for error analysis or to choose between models, so they flatter it; "
-              "`articles_final`'s scores for the previous model were read (its errors were not shown to the "
-              "writers); `articles_fresh` was written last, blind, and scored once for this model: the honest "
-              "held-out number (see `training/data/README.md`).", ""]
+              "the whole predict path (segmentation included).", ""]
+    notes = model_dir / "heldout_notes.md"
+    if notes.exists():  # what each held-out set was used for (written by the project's training/compare.py)
+        lines += [notes.read_text(encoding="utf-8").strip(), ""]
     for name, m in metrics.get("eval", {}).items():
         lines += _split_section(name, m)
     lines += ["## Calibration", "",
