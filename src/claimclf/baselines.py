@@ -88,7 +88,8 @@ class FrozenEmbeddingBaseline(_SklearnBase):
     def features(self, texts: Sequence[str]) -> np.ndarray:
         import torch
 
-        todo = sorted({t for t in texts if t not in self._cache}, key=len)
+        # (length, text): a fixed order, so batches, padding and the embeddings are the same every run
+        todo = sorted({t for t in texts if t not in self._cache}, key=lambda t: (len(t), t))
         for i in range(0, len(todo), 64):
             batch = todo[i : i + 64]
             enc = self.tokenizer(batch, padding=True, truncation=True, max_length=self.max_length,
