@@ -42,3 +42,40 @@ def test_reported_metrics_match_the_model():
     clf = ClaimClassifier.load(MODEL, backend="torch")
     again = evaluate(clf, REPO / "seeds" / "000_807158935edd99d1.gold.jsonl").metrics
     assert again["accuracy"] == pytest.approx(seed["accuracy"], abs=0.04)
+
+
+def test_wheel_carries_every_file_a_model_folder_needs(tiny_model):
+    """A non-editable ``pip install`` must find the default model: the wheel force-includes, file by file,
+    each file that ``ClaimClassifier.save`` writes, into ``claimclf/_default_model``, where
+    ``default_model_path`` looks first."""
+    import tomllib
+
+    from claimclf.model import default_model_path
+
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    included = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    # every file a saved model folder has (the tiny model is saved by the same code as the default one),
+    # and every file of the shipped folder (its card, metrics and plots)
+    needed = {p.name for p in tiny_model.iterdir() if p.is_file()}
+    needed |= {p.name for p in MODEL.iterdir() if p.is_file()}
+    assert {"config.json", "model.safetensors", "claimclf.json", "tokenizer.json"} <= needed
+    for name in needed:
+        src = f"models/default/{name}"
+        assert included.get(src) == f"claimclf/_default_model/{name}", f"{src} is not packaged in the wheel"
+        assert (REPO / src).is_file()
+    assert not any("onnx" in k for k in included)  # the 114 MB ONNX copies are made after install
+    assert default_model_path().resolve() == MODEL.resolve()  # in a checkout, the checkout's model
+
+
+def test_default_model_inside_the_package_is_found_first(tmp_path, monkeypatch):
+    """As installed from the wheel: ``claimclf/_default_model`` next to the package's modules."""
+    import shutil
+
+    import claimclf.model as model_module
+
+    pkg = tmp_path / "claimclf"
+    (pkg / "_default_model").mkdir(parents=True)
+    shutil.copy(MODEL / "config.json", pkg / "_default_model" / "config.json")
+    monkeypatch.delenv("CLAIMCLF_MODEL", raising=False)
+    monkeypatch.setattr(model_module, "__file__", str(pkg / "model.py"))
+    assert model_module.default_model_path() == pkg / "_default_model"
