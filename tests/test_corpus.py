@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 
 import pytest
@@ -12,6 +13,9 @@ from claimclf.evaluate import read_article_gold
 from claimclf.labels import DEFAULT_LABELS
 
 from conftest import REPO
+
+sys.path.insert(0, str(REPO / "training"))
+from build_corpus import TRAIN_ONLY_PREFIX  # noqa: E402  (the corpus builder's own rule, not a copy)
 
 DATA = REPO / "training" / "data"
 SPLITS = [DATA / f"{s}.jsonl" for s in ("train", "dev", "test")]
@@ -37,7 +41,7 @@ def test_sizes_and_balance(corpus):
     n = len(allx)
     assert 0.65 <= len(corpus["train"]) / n <= 0.85  # curated batches 70/15/15, train-only batches on top
     # dev and test are stratified 15% slices of the curated (not train-only) batches
-    curated = [e for e in allx if not e.meta.get("batch", "").startswith(("articles_train", "train_"))]
+    curated = [e for e in allx if not e.meta.get("batch", "").startswith(TRAIN_ONLY_PREFIX)]
     curated_ids = {e.id for e in curated}
     assert all(e.id in curated_ids for split in ("dev", "test") for e in corpus[split])
     base = Counter(e.label for e in curated)
