@@ -161,6 +161,16 @@ def test_train_command(capsys, tiny_config_file, tmp_path):
     assert not list(tmp_path.glob("m.partial*"))
 
 
+def test_train_seeds_option(capsys, tiny_config_file, tmp_path):
+    code, out, _ = run(capsys, "train", "--config", tiny_config_file, "--output", tmp_path / "m", "--epochs", "1",
+                       "--seeds", "5", "6", "--quiet")
+    assert code == 0 and "seed 5: dev macro-F1" in out and "seed 6: dev macro-F1" in out
+    assert out.count("(kept)") == 1 and (tmp_path / "m" / "model.safetensors").exists()
+    with pytest.raises(SystemExit) as exc:  # --seed and --seeds exclude each other
+        run(capsys, "train", "--config", tiny_config_file, "--seed", "1", "--seeds", "2", "3")
+    assert exc.value.code == 2
+
+
 def test_resume_after_interruption_matches_full_run(tiny_model, tmp_path, monkeypatch):
     """Interrupt a run after some chunks (and tear its last line), resume, compare."""
     from claimclf import ClaimClassifier

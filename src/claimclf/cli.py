@@ -104,11 +104,18 @@ def cmd_evaluate(args) -> int:
 
 def cmd_train(args) -> int:
     from .config import load_config
-    from .train import load_splits, train
+    from .train import load_splits, train, train_restarts
 
     cfg = load_config(args.config, epochs=args.epochs, seed=args.seed, base_model=args.base_model)
     load_splits(cfg)  # validate the data before any model is loaded
-    result = train(cfg, args.output, progress=not args.quiet)
+    if args.seeds:
+        result = train_restarts(cfg, args.seeds, args.output, progress=not args.quiet)
+        for r in result.metrics["restarts"]:
+            print(f"seed {r['seed']}: dev macro-F1 {r['dev_macro_f1']:.3f}"
+                  + (f"  dev false-alarm {r['dev_false_alarm_rate']:.3f}" if r['dev_false_alarm_rate'] is not None
+                     else "") + ("  (kept)" if r["kept"] else ""))
+    else:
+        result = train(cfg, args.output, progress=not args.quiet)
     for name, m in result.metrics["eval"].items():
         print(f"{name}: macro-F1 {m['macro_f1']:.3f}  accuracy {m['accuracy']:.3f}"
               + (f"  false-alarm {m['false_alarm_rate']:.3f}" if m.get("false_alarm_rate") is not None else ""))
@@ -179,7 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True, metavar="FILE", help="YAML training config")
     p.add_argument("--output", metavar="DIR", help="model folder to write (default: the config's output_dir)")
     p.add_argument("--epochs", type=float, help="override the config's epochs")
-    p.add_argument("--seed", type=int, help="override the config's seed")
+    seed = p.add_mutually_exclusive_group()
+    seed.add_argument("--seed", type=int, help="override the config's seed")
+    seed.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
+                      help="restarts: train once per seed, keep the run that ranks best on dev (test never decides)")
     p.add_argument("--base-model", metavar="PATH_OR_ID", help="override the config's base model")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_train)

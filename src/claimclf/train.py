@@ -252,3 +252,52 @@ def train(cfg: TrainConfig, output: str | Path | None = None, *, progress: bool 
         shutil.rmtree(workdir, ignore_errors=True)
     return TrainResult(output, metrics)
 
+
+
+def _dev_rank(metrics: dict[str, Any], max_false_alarm: float | None) -> tuple[int, float]:
+    """How a finished run ranks on dev: runs within the false-alarm budget first, then by macro-F1
+    (the same rule as the checkpoint choice inside a run)."""
+    dev = metrics["eval"]["dev"]
+    fa = dev.get("false_alarm_rate") or 0.0
+    within = max_false_alarm is None or fa <= max_false_alarm
+    return (1 if within else 0, float(dev["macro_f1"]))
+
+
+def train_restarts(cfg: TrainConfig, seeds: list[int], output: str | Path | None = None, *,
+                   progress: bool = True) -> TrainResult:
+    """Train once per seed and keep the run that ranks best on dev (restarts).
+
+    Fine-tuning a small model on a few thousand sentences varies a lot with the seed (head
+    initialisation and data order); picking among restarts by dev is the standard remedy. Only
+    dev decides: test and the other held-out files are scored for every run but never compared.
+    The kept folder's ``metrics.json`` records every seed's dev scores under ``restarts``, and its
+    config carries the kept seed, so ``train`` with that seed alone reproduces it.
+    """
+    if not seeds:
+        raise ClaimClfError("restarts: give at least one seed")
+    if len(set(seeds)) != len(seeds):
+        raise ClaimClfError("restarts: repeated seed")
+    output = Path(output or cfg.path(cfg.output_dir))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix=f".{output.name}.restarts-", dir=output.parent))
+    try:
+        runs = []
+        for seed in seeds:
+            log.info("restart with seed %d", seed)
+            run_cfg = cfg.model_copy(update={"seed": seed})
+            run_cfg._root = cfg._root
+            result = train(run_cfg, workdir / f"seed-{seed}", progress=progress)
+            runs.append((seed, result))
+        best_seed, best = max(runs, key=lambda r: _dev_rank(r[1].metrics, cfg.select_max_false_alarm))
+        table = [{"seed": seed, "dev_macro_f1": r.metrics["eval"]["dev"]["macro_f1"],
+                  "dev_false_alarm_rate": r.metrics["eval"]["dev"].get("false_alarm_rate"),
+                  "kept": seed == best_seed} for seed, r in runs]
+        metrics = dict(best.metrics, restarts=table)
+        (best.output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+        from .modelcard import write_model_card
+
+        write_model_card(best.output_dir, metrics)
+        _swap_into_place(best.output_dir, output)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return TrainResult(output, metrics)
