@@ -27,9 +27,10 @@ HELDOUT_NOTES = (
     "How much each article set flatters the model: `articles_test`, `articles_holdout` and `articles_blind` "
     "were used for error analysis or to choose between models; `articles_final`'s scores for an earlier model "
     "were read (its errors were not shown to the writers); `articles_fresh` was the previous model's honest "
-    "number, and its kinds of error (not its sentences) were given to the writers of this round's training "
-    "articles; `articles_fresh2` was written last, blind, and scored once for this model: the honest held-out "
-    "number (see `training/data/README.md`).\n")
+    "number, and its kinds of error (not its sentences) were given to the writers of the last round's training "
+    "articles; `articles_fresh2` was written last, blind, and has been scored for the previous model and for this "
+    "one, never to choose (this model was chosen among seeds by dev alone) and never to write training data: the "
+    "honest held-out number (see `training/data/README.md`).\n")
 
 
 def folder_mb(path: Path) -> float:
@@ -113,7 +114,7 @@ def main() -> None:
     plot_thresholds(thresholds, args.full / "thresholds.png")
 
     (args.full / "heldout_notes.md").write_text(HELDOUT_NOTES, encoding="utf-8")
-    write_comparison(results, args.full / "comparison.md")
+    write_comparison(results, args.full / "comparison.md", restarts=full_metrics.get("restarts"))
     write_thresholds(thresholds, args.full / "thresholds.md")
     full_metrics["comparison"] = results
     full_metrics["thresholds"] = thresholds
@@ -179,13 +180,16 @@ def write_error_analysis(rows, path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def write_comparison(results, path: Path) -> None:
+def write_comparison(results, path: Path, restarts=None) -> None:
     lines = ["## Baselines side by side", "",
              "Same splits for every method: trained on train.jsonl, C or checkpoint picked on dev.jsonl, scored on "
              "test.jsonl; the article set runs through the whole predict path (segmentation included); the seed is "
              "the project's first article; the blind set (`" + BLIND_ARTICLES.name + "`) is the newest article set, "
              "written blind and never used for a decision. False-alarm rate: share of gold `other` sentences "
-             "flagged as an act.", "",
+             "flagged as an act."
+             + (f" The full fine-tune is the best of {len(restarts)} seeds on dev (seeds "
+                + ", ".join(str(r["seed"]) for r in restarts) + "); the other methods ran once." if restarts else ""),
+             "",
              "| method | test macro-F1 | test acc. | test false-alarm | article acc. | article false-alarm | "
              "blind-set macro-F1 | blind-set false-alarm | seed acc. | size MB | train s |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
