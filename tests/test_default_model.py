@@ -79,3 +79,19 @@ def test_default_model_inside_the_package_is_found_first(tmp_path, monkeypatch):
     monkeypatch.delenv("CLAIMCLF_MODEL", raising=False)
     monkeypatch.setattr(model_module, "__file__", str(pkg / "model.py"))
     assert model_module.default_model_path() == pkg / "_default_model"
+
+
+def test_shipped_model_was_trained_by_the_default_config():
+    """`make model` retrains the shipped model: its recorded config (seed included) is the default config,
+    and where it was kept among restarts, the kept run is the best one on dev."""
+    from claimclf.config import load_config
+
+    metrics = json.loads((MODEL / "metrics.json").read_text())
+    cfg = load_config(REPO / "training" / "configs" / "default.yaml")
+    assert metrics["config"] == json.loads(cfg.model_dump_json())
+    restarts = metrics.get("restarts")
+    if restarts:
+        kept = [r for r in restarts if r["kept"]]
+        assert len(kept) == 1 and kept[0]["seed"] == cfg.seed
+        within = [r for r in restarts if (r["dev_false_alarm_rate"] or 0) <= cfg.select_max_false_alarm] or restarts
+        assert kept[0]["dev_macro_f1"] == max(r["dev_macro_f1"] for r in within)
