@@ -79,6 +79,11 @@ def class_weights(train: list[Example], labels: tuple[str, ...], mode: str,
     return (w / w.mean()).tolist()
 
 
+def within_false_alarm_budget(false_alarm_rate: float, budget: float | None) -> bool:
+    """The selection rule shared by the checkpoint choice and the restarts: within the budget comes first."""
+    return budget is None or false_alarm_rate <= budget
+
+
 def _swap_into_place(tmp: Path, final: Path) -> None:
     """Replace ``final`` by ``tmp`` with two renames (the old copy is removed last)."""
     old = final.with_name(final.name + ".old")
@@ -151,9 +156,9 @@ def train(cfg: TrainConfig, output: str | Path | None = None, *, progress: bool 
         s = score(gold, guess, labels)
         fa = s["false_alarm_rate"] or 0.0
         # checkpoint choice: within the false-alarm budget first, then by macro-F1
-        over = cfg.select_max_false_alarm is not None and fa > cfg.select_max_false_alarm
+        within = within_false_alarm_budget(fa, cfg.select_max_false_alarm)
         return {"macro_f1": s["macro_f1"], "accuracy": s["accuracy"], "false_alarm_rate": fa,
-                "selection": s["macro_f1"] - (1.0 if over else 0.0)}
+                "selection": s["macro_f1"] - (0.0 if within else 1.0)}
 
     class _Trainer(Trainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
@@ -253,13 +258,11 @@ def train(cfg: TrainConfig, output: str | Path | None = None, *, progress: bool 
     return TrainResult(output, metrics)
 
 
-
 def _dev_rank(metrics: dict[str, Any], max_false_alarm: float | None) -> tuple[int, float]:
     """How a finished run ranks on dev: runs within the false-alarm budget first, then by macro-F1
     (the same rule as the checkpoint choice inside a run)."""
     dev = metrics["eval"]["dev"]
-    fa = dev.get("false_alarm_rate") or 0.0
-    within = max_false_alarm is None or fa <= max_false_alarm
+    within = within_false_alarm_budget(dev.get("false_alarm_rate") or 0.0, max_false_alarm)
     return (1 if within else 0, float(dev["macro_f1"]))
 
 
