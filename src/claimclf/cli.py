@@ -88,10 +88,15 @@ def cmd_predict(args) -> int:
 def cmd_evaluate(args) -> int:
     from .evaluate import evaluate, is_article_gold, summary_lines, write_report
 
-    is_article_gold(args.gold)  # a missing or unreadable gold file fails before the model loads
+    if args.texts:  # a standoff label file: validate it against its texts before the model loads
+        from .standoff import read_standoff_articles
+
+        read_standoff_articles(args.gold, args.texts, split=args.split)
+    else:
+        is_article_gold(args.gold)  # a missing or unreadable gold file fails before the model loads
     clf = _load(args)
     result = evaluate(clf, args.gold, threshold=args.threshold, batch_size=args.batch_size,
-                      progress=not args.quiet and sys.stderr.isatty())
+                      progress=not args.quiet and sys.stderr.isatty(), texts=args.texts, split=args.split)
     from .evaluate import metrics_table
 
     paths = write_report(result, args.report_dir, model=str(clf.path)) if args.report_dir else None  # before printing
@@ -132,11 +137,26 @@ def cmd_export_onnx(args) -> int:
     return 0
 
 
+def cmd_data_export(args) -> int:
+    from .standoff import export_standoff
+
+    n = export_standoff(args.labels_file, args.texts, args.output, split=args.split, articles=args.articles)
+    print(f"wrote {n} {'articles' if args.articles else 'sentences'} to {args.output}", file=sys.stderr)
+    return 0
+
+
 def cmd_data_check(args) -> int:
     from .datacheck import check_corpus, format_report
     from .labels import DEFAULT_LABELS
 
     labels = None if args.any_labels else (args.labels.split(",") if args.labels else DEFAULT_LABELS)
+    if args.texts:
+        from .standoff import check_standoff, format_standoff_report
+
+        reports = [check_standoff(f, args.texts, labels) for f in args.files]
+        for f, report in zip(args.files, reports):
+            print(format_standoff_report(f, report))
+        return 0 if all(r.ok for r in reports) else 1
     report = check_corpus(args.files, labels, near_threshold=args.near)
     print(format_report(report))
     return 0 if report.ok else 1
@@ -176,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "'sentences' (scored through segmentation).")
     p.add_argument("--gold", required=True, metavar="FILE", help="gold file")
     p.add_argument("--report-dir", metavar="DIR", help="write metrics.json, report.md, confusion_matrix.png, errors.jsonl")
+    p.add_argument("--texts", metavar="DOCS.jsonl",
+                   help="--gold is a standoff label file (story id + offsets); read its documents from here")
+    p.add_argument("--split", choices=("train", "dev", "test"), help="with --texts: score only this split's stories")
     p.add_argument("--threshold", type=_threshold, metavar="P", help="as for predict")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     _model_args(p)
@@ -213,7 +236,21 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--labels", help="comma-separated label set (default: the five default labels)")
     c.add_argument("--any-labels", action="store_true", help="accept any label")
     c.add_argument("--near", type=_threshold, default=0.6, help="word-trigram Jaccard for near duplicates (0.6)")
+    c.add_argument("--texts", metavar="DOCS.jsonl",
+                   help="FILES are standoff label files (story id + offsets, no text); check them against these "
+                        "documents ({id, text} per line): offsets, sentences matching the segmenter, spans, splits")
     c.set_defaults(func=cmd_data_check)
+    e = dsub.add_parser("export", help="write a standoff label file's sentences or articles with their text",
+                        description="Join a standoff label file with its texts and write JSON Lines that train and "
+                                    "evaluate read: sentences ({id, text, label, labels?, source, target}) or "
+                                    "articles ({id, text, sentences}). Keep the output out of version control "
+                                    "when the texts may not be redistributed.")
+    e.add_argument("labels_file", metavar="LABELS.jsonl")
+    e.add_argument("--texts", required=True, metavar="DOCS.jsonl", help="documents, {id, text} per line")
+    e.add_argument("--split", choices=("train", "dev", "test"), help="only the stories of this split")
+    e.add_argument("--articles", action="store_true", help="one article per line instead of one sentence")
+    e.add_argument("--output", "-o", required=True, metavar="FILE", help="JSON Lines to write (atomically)")
+    e.set_defaults(func=cmd_data_export)
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
     return parser
 

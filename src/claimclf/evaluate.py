@@ -193,14 +193,25 @@ def read_article_gold(path: str | Path, labels: Sequence[str] | None = None) -> 
 
 
 def evaluate(clf, gold_path: str | Path, *, threshold: float | None = None, batch_size: int = 32,
-             progress: bool = False) -> EvalResult:
+             progress: bool = False, texts: str | Path | None = None, split: str | None = None) -> EvalResult:
     """Score ``clf`` (a :class:`~claimclf.ClaimClassifier`) on a gold file.
 
     A sentence gold file (JSONL/CSV/datasets) scores each sentence; an article gold
     file (``sentences`` per line) runs the whole predict path, segmentation included,
-    and maps each gold sentence to the predicted sentence that overlaps it most.
+    and maps each gold sentence to the predicted sentence that overlaps it most. With
+    ``texts``, ``gold_path`` is a standoff label file (:mod:`claimclf.standoff`) whose
+    documents are read from ``texts`` and scored as articles (``split``: one split only).
     """
     labels = list(clf.labels)
+    if texts is not None:
+        from .standoff import read_standoff_articles
+
+        articles = read_standoff_articles(gold_path, texts, split=split, labels=labels)
+        result = _evaluate_articles(clf, articles, threshold, batch_size, progress)
+        result.metrics["gold_file"] = f"{gold_path}" + (f" (split {split})" if split else "")
+        return result
+    if split is not None:
+        raise InputError(gold_path, "a split is only chosen in a standoff label file (give its texts)")
     if is_article_gold(gold_path):
         return _evaluate_articles(clf, read_article_gold(gold_path, labels), threshold, batch_size, progress)
     examples = read_examples(gold_path, labels)
