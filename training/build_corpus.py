@@ -8,6 +8,11 @@ claimclf.datacheck), assigns stable ids, and writes stratified 70/15/15 splits
 to training/data/{train,dev,test}.jsonl; the sentences of the training articles
 (batches articles_train_*) and the train-only batches (train_*) go to train only,
 so adding them never changes dev and test. Deterministic for a seed.
+
+Splits are fixed once made: a sentence already in training/data/{train,dev,test}.jsonl
+keeps its split and its id (its label comes from the batch, so relabeling a batch
+never moves a sentence between splits); only new sentences are assigned, and get new
+ids after the last one. ``--fresh`` re-splits everything from the seed.
 """
 
 from __future__ import annotations
@@ -32,7 +37,17 @@ def main() -> None:
     ap.add_argument("--out", default=HERE / "data", type=Path)
     ap.add_argument("--seed", default=13, type=int)
     ap.add_argument("--near", default=0.6, type=float)
+    ap.add_argument("--fresh", action="store_true", help="ignore the existing splits and ids")
     args = ap.parse_args()
+
+    existing: dict[str, tuple[str, str]] = {}  # normalized text -> (split, id)
+    if not args.fresh:
+        for name in ("train", "dev", "test"):
+            f = args.out / f"{name}.jsonl"
+            if f.exists():
+                for line in open(f, encoding="utf-8"):
+                    rec = json.loads(line)
+                    existing[normalize(rec["text"])] = (name, rec["id"])
 
     rows = []
     for f in sorted(args.raw.glob("*.jsonl")):
@@ -76,12 +91,22 @@ def main() -> None:
     # articles (batches articles_train_*) and the train-only batches (train_*) all go to train,
     # so no article straddles splits and dev/test stay as they were
     rng = random.Random(args.seed)
-    train_only = [(b, ex) for b, ex in kept if b.startswith(TRAIN_ONLY_PREFIX)]
-    by_label = defaultdict(list)
+    splits = {"train": [], "dev": [], "test": []}
+    fixed = {name: [] for name in splits}
+    new = []
     for batch, ex in kept:
+        key = normalize(ex.text)
+        if key in existing:
+            fixed[existing[key][0]].append((batch, ex, existing[key][1]))
+        else:
+            new.append((batch, ex))
+    if existing:
+        print(f"kept the split and id of {sum(map(len, fixed.values()))} sentences; {len(new)} new")
+    train_only = [(b, ex) for b, ex in new if b.startswith(TRAIN_ONLY_PREFIX)]
+    by_label = defaultdict(list)
+    for batch, ex in new:
         if not batch.startswith(TRAIN_ONLY_PREFIX):
             by_label[ex.label].append((batch, ex))
-    splits = {"train": [], "dev": [], "test": []}
     for label in sorted(by_label):
         items = by_label[label]
         rng.shuffle(items)
@@ -95,12 +120,17 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     for name, items in splits.items():
         random.Random(f"{args.seed}-{name}").shuffle(items)
+        numbers = [int(ident.rsplit("-", 1)[1]) for _, _, ident in fixed[name]]
+        start = max(numbers) + 1 if numbers else 0
+        rows = fixed[name] + [(batch, ex, f"{name}-{start + k:05d}") for k, (batch, ex) in enumerate(items)]
+        rows.sort(key=lambda r: r[2])
         records = []
-        for k, (batch, ex) in enumerate(items):
+        for batch, ex, ident in rows:
             rec = example_to_record(ex)
-            rec["id"] = f"{name}-{k:05d}"
+            rec["id"] = ident
             rec["batch"] = batch
             records.append(rec)
+        items = [(b, ex) for b, ex, _ in rows]
         write_jsonl(args.out / f"{name}.jsonl", records)
         c = Counter(ex.label for _, ex in items)
         print(f"{name}: {len(items)}  " + "  ".join(f"{lab}={c[lab]}" for lab in DEFAULT_LABELS))
