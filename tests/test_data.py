@@ -110,11 +110,14 @@ def test_article_inputs(tmp_path):
     write(tmp_path / "a.txt", "First sentence. Second one.")
     write(tmp_path / "b.txt", "Another article.")
     files = expand_inputs([tmp_path])
-    assert [f.name for f in files] == ["a.txt", "b.txt"]
+    assert [f.path.name for f in files] == ["a.txt", "b.txt"]
     assert [a.id for a in iter_articles(files)] == ["a.txt", "b.txt"]
     jl = write(tmp_path / "arts.jsonl", json.dumps({"id": 7, "text": "Hi there."}) + "\n")
     assert [a.id for a in iter_articles([jl])] == ["7"]
     assert check_inputs(files + [jl]) == 3
+    (tmp_path / "sub").mkdir()
+    write(tmp_path / "sub" / "c.txt", "Nested article.")
+    assert [f.doc_id for f in expand_inputs([tmp_path])] == ["a.txt", "b.txt", "sub/c.txt"]
 
 
 @pytest.mark.parametrize(

@@ -73,6 +73,10 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise InputError(path, f"malformed JSON ({exc.msg}, column {exc.colno})", lineno) from None
+            except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+                raise InputError(path, f"malformed JSON ({str(exc).split(';')[0]})", lineno) from None
+            except RecursionError:
+                raise InputError(path, "malformed JSON (nested too deeply)", lineno) from None
             if not isinstance(obj, dict):
                 raise InputError(path, f"expected a JSON object, got {type(obj).__name__}", lineno)
             yield lineno, obj
@@ -86,7 +90,17 @@ def _text_field(path: Path | str, lineno: int | None, obj: dict[str, Any], key: 
         raise InputError(path, f"'{key}' must be a string, got {type(text).__name__}", lineno)
     if not text.strip():
         raise InputError(path, f"empty '{key}'", lineno)
+    _check_unicode(path, lineno, text, key)
     return text
+
+
+def _check_unicode(path: Path | str, lineno: int | None, value: str, key: str) -> None:
+    """JSON can escape lone surrogates (``"\\ud800"``), which are not text: refuse them up front."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(path, f"'{key}' holds an unpaired surrogate (\\u{ord(value[exc.start]):04x}), "
+                               "which is not valid Unicode", lineno) from None
 
 
 def _id_field(path: Path | str, lineno: int | None, obj: dict[str, Any], default: str) -> str:
@@ -95,7 +109,9 @@ def _id_field(path: Path | str, lineno: int | None, obj: dict[str, Any], default
         return default
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         raise InputError(path, f"'id' must be a string or an integer, got {type(value).__name__}", lineno)
-    return str(value)
+    value = str(value)
+    _check_unicode(path, lineno, value, "id")
+    return value
 
 
 # ---------------------------------------------------------------- labeled corpora
@@ -308,57 +324,119 @@ def _read_text_file(path: Path) -> str:
         raise InputError(path, f"not valid UTF-8 ({exc.reason})", lineno) from None
 
 
-def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
-    """Files named by INPUT arguments: files as given, folders as their ``.txt`` files (sorted)."""
-    files: list[Path] = []
+@dataclass(frozen=True)
+class InputFile:
+    """One input file; ``doc_id`` is the article id of a ``.txt`` file (its file name, or its
+    path relative to the folder it was found in)."""
+
+    path: Path
+    doc_id: str | None = None
+
+    @property
+    def suffix(self) -> str:
+        return self.path.suffix.lower()
+
+
+def _as_input(item: InputFile | str | Path) -> InputFile:
+    return item if isinstance(item, InputFile) else InputFile(Path(item), Path(item).name)
+
+
+def _not_regular(path: Path) -> str:
+    import stat
+
+    mode = path.stat().st_mode
+    kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+    return (f"is {kind}: inputs are read twice (checked first, then classified), so give a regular file "
+            "(save the stream to a file first)")
+
+
+def _folder_files(folder: Path) -> list[InputFile]:
+    """The ``.txt`` files under ``folder``, recursively, sorted; ids are paths relative to it.
+    Symbolic links are followed only where they stay inside the folder."""
+    root = folder.resolve()
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames.sort()
+        for name in filenames:
+            p = Path(dirpath) / name
+            if p.suffix.lower() not in ARTICLE_SUFFIXES:
+                continue
+            if p.is_symlink():
+                target = p.resolve()
+                if root not in target.parents:
+                    continue  # never read outside the folder through a link
+            if not p.is_file():
+                continue
+            found.append(InputFile(p, p.relative_to(folder).as_posix()))
+    return sorted(found, key=lambda f: f.doc_id)
+
+
+def expand_inputs(inputs: Sequence[str | Path]) -> list[InputFile]:
+    """Files named by INPUT arguments: files as given, folders as their ``.txt`` files (recursively,
+    sorted, ids relative to the folder)."""
+    files: list[InputFile] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES)
+            found = _folder_files(path)
             if not found:
                 raise InputError(path, "folder holds no .txt files")
             files.extend(found)
         elif path.is_file():
             if path.suffix.lower() not in ARTICLE_SUFFIXES + JSONL_SUFFIXES:
                 raise InputError(path, f"unsupported input type '{path.suffix}' (use .txt, a folder of .txt, or .jsonl)")
-            files.append(path)
+            files.append(InputFile(path, path.name if path.suffix.lower() in ARTICLE_SUFFIXES else None))
+        elif path.exists():
+            raise InputError(path, _not_regular(path))
         else:
             raise InputError(path, "no such file or folder")
     return files
 
 
-def check_inputs(files: Sequence[Path], *, sentences: bool = False) -> int:
+def check_inputs(files: Sequence[InputFile | Path], *, sentences: bool = False) -> int:
     """Validate every input before any work is done (cheap: no model). Returns the record count.
 
     Catching a bad line 90% of the way through a million-line file *before*
-    classifying anything means a bad input never leaves a half-done run.
+    classifying anything means a bad input never leaves a half-done run. Ids must be unique
+    across all inputs (explicit ids, default ``FILE-LINE`` ids and article file ids alike).
     """
     count = 0
-    for path in files:
-        seen: dict[str, int] = {}
-        if path.suffix.lower() in JSONL_SUFFIXES:
+    seen: dict[str, str] = {}  # id -> where it was first seen
+
+    def claim(ident: str, path: Path, lineno: int | None) -> None:
+        where = f"{path}:{lineno}" if lineno is not None else str(path)
+        if ident in seen:
+            raise InputError(path, f"duplicate id '{ident}' (first at {seen[ident]})", lineno)
+        seen[ident] = where
+
+    for item in map(_as_input, files):
+        path = item.path
+        if item.suffix in JSONL_SUFFIXES:
+            n = 0
             for lineno, obj in iter_jsonl(path):
                 _text_field(path, lineno, obj)
-                if sentences or "id" in obj:
-                    ident = _id_field(path, lineno, obj, f"{path.stem}-{lineno}")
-                    if ident in seen:
-                        raise InputError(path, f"duplicate id '{ident}' (first on line {seen[ident]})", lineno)
-                    seen[ident] = lineno
-                count += 1
+                claim(_id_field(path, lineno, obj, f"{path.stem}-{lineno}"), path, lineno)
+                n += 1
+            if n == 0:
+                raise InputError(path, f"no {'sentences' if sentences else 'articles'}: the file is empty")
+            count += n
         else:
             if sentences:
                 raise InputError(path, "--sentences expects a .jsonl file with 'text' per line")
             text = _read_text_file(path)
             if not text.strip():
                 raise InputError(path, "empty article")
+            claim(item.doc_id or path.name, path, None)
             count += 1
     return count
 
 
-def iter_articles(files: Sequence[Path]) -> Iterator[Article]:
-    """Stream articles: one per ``.txt`` file (id = file name), one per JSONL line."""
-    for path in files:
-        if path.suffix.lower() in JSONL_SUFFIXES:
+def iter_articles(files: Sequence[InputFile | Path]) -> Iterator[Article]:
+    """Stream articles: one per ``.txt`` file (id = its ``doc_id``), one per JSONL line."""
+    for item in map(_as_input, files):
+        path = item.path
+        if item.suffix in JSONL_SUFFIXES:
             for lineno, obj in iter_jsonl(path):
                 text = _text_field(path, lineno, obj)
                 yield Article(_id_field(path, lineno, obj, f"{path.stem}-{lineno}"), text, str(path), lineno)
@@ -366,4 +444,4 @@ def iter_articles(files: Sequence[Path]) -> Iterator[Article]:
             text = _read_text_file(path)
             if not text.strip():
                 raise InputError(path, "empty article")
-            yield Article(path.name, text, str(path), None)
+            yield Article(item.doc_id or path.name, text, str(path), None)

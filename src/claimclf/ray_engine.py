@@ -33,6 +33,7 @@ class _Predictor:
         preds = self.clf.predict(list(batch["text"]), batch_size=self.batch_size, threshold=self.threshold)
         batch["label"] = [p.label for p in preds]
         batch["score"] = [p.score for p in preds]
+        batch["from_threshold"] = [p.from_threshold for p in preds]
         batch["scores"] = [json.dumps(p.scores) for p in preds]
         return batch
 
@@ -69,4 +70,5 @@ def ray_records(clf, units: Iterable, *, threshold: float | None, batch_size: in
         for row in ds.iter_rows():
             yield {"id": str(row["id"]), "sentence": int(row["sentence"]), "start": int(row["start"]),
                    "end": int(row["end"]), "text": str(row["text"]), "label": str(row["label"]),
-                   "score": float(row["score"]), "scores": json.loads(row["scores"])}
+                   "score": float(row["score"]), "from_threshold": bool(row["from_threshold"]),
+                   "scores": json.loads(row["scores"])}

@@ -6,6 +6,14 @@ next sentence. Each line is then split by pysbd, a maintained rule-based segment
 that handles abbreviations (U.S., Gen., Maj., No.), datelines, ellipses and
 quotes spanning sentences. pysbd was picked by measurement against Punkt
 (``benchmarks/segmenters.py``: 45/45 hard cases against 36/45).
+
+pysbd's time grows with the square of a line's length (a 5 MB line took about two
+hours), so a line longer than ``LONG_LINE`` characters is segmented window by window:
+pysbd splits a window of ``WINDOW`` characters, every sentence but the window's last is
+kept, and the next window starts where that last sentence starts. Where a window holds
+no sentence boundary, it is cut at its last space (never mid-word). Time is then linear
+in the line's length (``benchmarks/long_lines.py``); lines of ordinary articles are
+shorter than ``LONG_LINE`` and are split exactly as before.
 """
 
 from __future__ import annotations
@@ -31,10 +39,38 @@ def _segmenter():
     return pysbd.Segmenter(language="en", clean=False)
 
 
+LONG_LINE = 20_000
+WINDOW = 2_000
+
+
 def _split_line(line: str) -> list[str]:
     if len(line) < 3 or not any(c in line for c in ".?!…"):
         return [line]  # nothing to split: skip pysbd (a heading, a caption)
+    if len(line) > LONG_LINE:
+        return _split_long_line(line)
     return _segmenter().segment(line)
+
+
+def _split_long_line(line: str) -> list[str]:
+    """Sentences of a very long line, window by window (linear time; see the module doc)."""
+    pieces: list[str] = []
+    pos = 0
+    while pos < len(line):
+        if len(line) - pos <= WINDOW:
+            pieces += _segmenter().segment(line[pos:]) if any(c in line[pos:] for c in ".?!…") else [line[pos:]]
+            break
+        window = line[pos : pos + WINDOW]
+        sents = _segmenter().segment(window) if any(c in window for c in ".?!…") else [window]
+        last = window.rfind(sents[-1].strip()) if len(sents) > 1 else -1
+        if last > 0:
+            pieces += sents[:-1]
+            pos += last
+            continue
+        cut = window.rstrip().rfind(" ")  # no boundary in the window: cut at a space, never mid-word
+        cut = cut if cut > 0 else WINDOW
+        pieces.append(window[:cut])
+        pos += cut
+    return pieces
 
 
 def segment(text: str) -> list[Sentence]:
