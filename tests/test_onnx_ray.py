@@ -40,7 +40,8 @@ def test_onnx_export_matches_torch(model_copy):
     auto = ClaimClassifier.load(model_copy)  # auto picks ONNX (int8 here) on CPU
     assert auto.backend == "onnx"
     assert auto.model is None and auto.labels == torch_clf.labels
-    assert "macro_f1_int8" in result.checks
+    assert "macro_f1_int8_default_path" in result.checks
+    assert (model_copy / "onnx" / "model.onnx").stat().st_size < (model_copy / "model.safetensors").stat().st_size
     # int8 cascade: unsure sentences are re-scored by fp32; refining everything equals fp32
     assert auto._refine is not None
     auto.refine_below = 1.01
@@ -76,11 +77,13 @@ def test_fast_tokenizer_matches_transformers(tiny_model):
     assert (fast.pad_token_id, fast.sep_token_id) == (auto.pad_token_id, auto.sep_token_id)
 
 
-def test_onnx_backend_errors_without_export(tiny_model):
+def test_onnx_backend_errors_without_export(tiny_model, tmp_path):
     from claimclf.errors import ClaimClfError
 
+    bare = tmp_path / "bare"
+    shutil.copytree(tiny_model, bare, ignore=shutil.ignore_patterns("onnx"))
     with pytest.raises(ClaimClfError, match="export-onnx"):
-        ClaimClassifier.load(tiny_model, backend="onnx")
+        ClaimClassifier.load(bare, backend="onnx")
 
 
 @pytest.mark.slow

