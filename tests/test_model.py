@@ -22,13 +22,14 @@ def test_trained_folder_layout(tiny_model):
     assert {"config.json", "model.safetensors", "claimclf.json", "metrics.json", "README.md",
             "tokenizer.json"} <= names
     assert not any(n.endswith((".bin", ".pt", ".pkl")) for n in names)
+    assert {"model.onnx", "model.weights.json", "model_quantized.onnx"} <= {p.name for p in (tiny_model / "onnx").iterdir()}
     config = json.loads((tiny_model / "config.json").read_text())
     assert [config["id2label"][str(i)] for i in range(5)] == list(DEFAULT_LABELS)
     metrics = json.loads((tiny_model / "metrics.json").read_text())
     assert set(metrics["eval"]) == {"dev", "test", "articles"}
     assert len(metrics["data"]["train_file"]["sha256"]) == 64
     card = (tiny_model / "README.md").read_text()
-    assert "macro-F1" in card and "## Intended use" in card
+    assert "macro-F1" in card and "## Training" in card
 
 
 def test_predict_contract(clf):
@@ -242,4 +243,6 @@ def test_config_errors(tmp_path):
 def test_shipped_config_is_valid():
     cfg = load_config(REPO / "training" / "configs" / "default.yaml")
     assert cfg.base_model == "packaged"
-    assert cfg.path(cfg.train_file).endswith("training/data/train.jsonl")
+    assert cfg.path(cfg.train_sources[0].file).endswith("training/data/train.jsonl")
+    real = [s for s in cfg.train_sources if s.labels]
+    assert real and real[0].split == "train" and cfg.dev_file.split == "dev" and cfg.test_file.split == "test"

