@@ -175,6 +175,21 @@ def bootstrap_intervals(rows: Sequence[dict[str, Any]], labels: Sequence[str], *
             "f1": {x: interval(stats[f"f1:{x}"]) for x in labels}, "resamples": n, "by": group or "sentence"}
 
 
+def apply_thresholds(probs: np.ndarray, labels: Sequence[str], thresholds: dict[str, float]) -> list[str]:
+    """Labels under per-act thresholds: the top class, or ``other`` where the top act scores below
+    its threshold (what :meth:`claimclf.ClaimClassifier.decide` does)."""
+    labels = list(labels)
+    negative = negative_label(labels)
+    out = []
+    for row in probs:
+        best = int(row.argmax())
+        if negative is not None and labels[best] != negative and row[best] < thresholds.get(labels[best], 0.0):
+            out.append(negative)
+        else:
+            out.append(labels[best])
+    return out
+
+
 def fit_thresholds(probs: np.ndarray, gold: Sequence[str], labels: Sequence[str], *,
                    min_precision: float = 0.85) -> dict[str, dict[str, float]]:
     """Per act, the decision threshold with the highest recall at precision >= ``min_precision``.

@@ -185,6 +185,96 @@ def average_checkpoints(model, checkpoints: Path, n: int) -> list[str]:
     return [d.name for d in dirs]
 
 
+def select_predictions(logits: np.ndarray, gold: list[str], labels: tuple[str, ...], cfg: TrainConfig) -> list[str]:
+    """An epoch's dev predictions as the checkpoint choice sees them: with ``fit_thresholds``, after
+    the per-act thresholds fitted on those predictions (the model ships with such thresholds, so
+    its false alarms are counted after them), else the top class."""
+    from .evaluate import apply_thresholds, fit_thresholds
+    from .model import _softmax
+
+    probs = _softmax(np.asarray(logits, dtype=np.float64))
+    if cfg.fit_thresholds and negative_label(labels) is not None:
+        fit = fit_thresholds(probs, gold, labels, min_precision=cfg.threshold_precision)
+        return apply_thresholds(probs, labels, {name: f["threshold"] for name, f in fit.items()})
+    return [labels[i] for i in probs.argmax(axis=1)]
+
+
+def _finish(cfg: TrainConfig, model, tokenizer, labels: tuple[str, ...], train_ex: list[Example],
+            dev_ex: list[Example], test_ex: list[Example] | None, history: list[dict[str, Any]],
+            averaged: list[str], output: Path, started: float) -> dict[str, Any]:
+    """From the chosen weights to the model folder: temperature and thresholds on dev, the
+    save, every evaluation, the ONNX copies, metrics.json and the card; then swap into place."""
+    import torch
+    import transformers
+
+    from .evaluate import expected_calibration_error, fit_temperature, fit_thresholds
+    from .model import ClaimClassifier, _softmax
+
+    meta = {"base_model": cfg.base_model, "method": cfg.method, "trained": time.strftime("%Y-%m-%d"),
+            "seed": cfg.seed}
+    clf = ClaimClassifier(model, tokenizer, max_length=cfg.max_length, meta=meta)
+    dev_logits = clf.predict_logits([e.text for e in dev_ex])
+    dev_gold = np.array([labels.index(e.label) for e in dev_ex])
+    ece_before = expected_calibration_error(_softmax(dev_logits), dev_gold)
+    if cfg.calibrate and ece_before > cfg.ece_threshold:
+        clf.temperature = fit_temperature(dev_logits, dev_gold)
+    ece_after = expected_calibration_error(_softmax(dev_logits / clf.temperature), dev_gold)
+    threshold_fit = None
+    if cfg.fit_thresholds and negative_label(labels) is not None:
+        threshold_fit = fit_thresholds(_softmax(dev_logits / clf.temperature), [e.label for e in dev_ex], labels,
+                                       min_precision=cfg.threshold_precision)
+        clf.meta["thresholds"] = {name: f["threshold"] for name, f in threshold_fit.items()}
+        clf.thresholds = dict(clf.meta["thresholds"])
+
+    tmp_out = output.with_name(output.name + f".partial-{os.getpid()}")
+    if tmp_out.exists():
+        shutil.rmtree(tmp_out)
+    clf.save(tmp_out, dtype=cfg.save_dtype)
+
+    metrics: dict[str, Any] = {
+        "config": cfg.model_dump(),
+        "labels": list(labels),
+        "data": {**{f"train_file[{i}]" if len(cfg.train_sources) > 1 else "train_file":
+                    {**source_sha256(cfg, src), "repeat": src.repeat} for i, src in enumerate(cfg.train_sources)},
+                 **{name: source_sha256(cfg, getattr(cfg, name))
+                    for name in ("dev_file", "test_file", "articles_file") if getattr(cfg, name)}},
+        "counts": {"train": len(train_ex), "dev": len(dev_ex), "test": len(test_ex) if test_ex else 0},
+        "epochs": [{"epoch": h.get("epoch"), "dev_macro_f1": h["eval_macro_f1"],
+                    "dev_accuracy": h.get("eval_accuracy"), "dev_false_alarm_rate": h.get("eval_false_alarm_rate")}
+                   for h in history],
+        "averaged_checkpoints": averaged,
+        "calibration": {"temperature": clf.temperature, "dev_ece_before": ece_before, "dev_ece_after": ece_after},
+        "thresholds": threshold_fit,
+        "versions": {"transformers": transformers.__version__, "torch": torch.__version__},
+    }
+    evals = {"dev": cfg.dev_file}
+    if cfg.test_file:
+        evals["test"] = cfg.test_file
+    if cfg.articles_file:
+        evals["articles"] = cfg.articles_file
+    for extra in cfg.extra_eval_files:
+        evals[extra.display_name] = extra
+    metrics["eval"] = {name: evaluate_source(clf, cfg, src).metrics for name, src in evals.items()}
+    warning = chance_warning(metrics["eval"]["dev"], [e.label for e in dev_ex], labels)
+    if warning:
+        warnings.warn(warning, stacklevel=2)
+        metrics["warnings"] = [warning]
+    if cfg.export_onnx:
+        from .onnx_export import export_onnx
+
+        exported = export_onnx(tmp_out, calibration=[e.text for e in dev_ex], check_examples=dev_ex)
+        metrics["onnx"] = exported.as_dict()
+    metrics["train_seconds"] = round(time.time() - started, 1)
+    (tmp_out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    from .modelcard import write_model_card
+
+    write_model_card(tmp_out, metrics)
+    readable_files(tmp_out)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    _swap_into_place(tmp_out, output)
+    return metrics
+
+
 def train(cfg: TrainConfig, output: str | Path | None = None, *, progress: bool = True) -> TrainResult:
     """Train a classifier as ``cfg`` says and write it to ``output`` (default ``cfg.output_dir``)."""
     import torch
@@ -192,8 +282,8 @@ def train(cfg: TrainConfig, output: str | Path | None = None, *, progress: bool 
     from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
                               Trainer, TrainingArguments)
 
-    from .evaluate import expected_calibration_error, fit_temperature, fit_thresholds, score
-    from .model import ClaimClassifier, _softmax, available_cpus, check_model_folder, resolve_base_model
+    from .evaluate import score
+    from .model import available_cpus, check_model_folder, resolve_base_model
 
     started = time.time()
     transformers.logging.set_verbosity_error()
@@ -227,7 +317,7 @@ def train(cfg: TrainConfig, output: str | Path | None = None, *, progress: bool 
 
     def compute_metrics(pred):
         gold = [labels[i] for i in pred.label_ids]
-        guess = [labels[i] for i in np.argmax(pred.predictions, axis=-1)]
+        guess = select_predictions(pred.predictions, gold, labels, cfg)
         s = score(gold, guess, labels)
         fa = s["false_alarm_rate"] or 0.0
         # checkpoint choice: within the false-alarm budget first, then by macro-F1
@@ -285,68 +375,8 @@ def train(cfg: TrainConfig, output: str | Path | None = None, *, progress: bool 
             model = model.merge_and_unload()
         model = model.to("cpu").float().eval()
 
-        meta = {"base_model": cfg.base_model, "method": cfg.method, "trained": time.strftime("%Y-%m-%d"),
-                "seed": cfg.seed}
-        clf = ClaimClassifier(model, tokenizer, max_length=cfg.max_length, meta=meta)
-        dev_logits = clf.predict_logits([e.text for e in dev_ex])
-        dev_gold = np.array([labels.index(e.label) for e in dev_ex])
-        ece_before = expected_calibration_error(_softmax(dev_logits), dev_gold)
-        if cfg.calibrate and ece_before > cfg.ece_threshold:
-            clf.temperature = fit_temperature(dev_logits, dev_gold)
-        ece_after = expected_calibration_error(_softmax(dev_logits / clf.temperature), dev_gold)
-        threshold_fit = None
-        if cfg.fit_thresholds and negative_label(labels) is not None:
-            threshold_fit = fit_thresholds(_softmax(dev_logits / clf.temperature), [e.label for e in dev_ex], labels,
-                                           min_precision=cfg.threshold_precision)
-            clf.meta["thresholds"] = {name: f["threshold"] for name, f in threshold_fit.items()}
-            clf.thresholds = dict(clf.meta["thresholds"])
-
-        tmp_out = output.with_name(output.name + f".partial-{os.getpid()}")
-        if tmp_out.exists():
-            shutil.rmtree(tmp_out)
-        clf.save(tmp_out, dtype=cfg.save_dtype)
-
-        metrics: dict[str, Any] = {
-            "config": cfg.model_dump(),
-            "labels": list(labels),
-            "data": {**{f"train_file[{i}]" if len(cfg.train_sources) > 1 else "train_file":
-                        {**source_sha256(cfg, src), "repeat": src.repeat} for i, src in enumerate(cfg.train_sources)},
-                     **{name: source_sha256(cfg, getattr(cfg, name))
-                        for name in ("dev_file", "test_file", "articles_file") if getattr(cfg, name)}},
-            "counts": {"train": len(train_ex), "dev": len(dev_ex), "test": len(test_ex) if test_ex else 0},
-            "epochs": [{"epoch": h.get("epoch"), "dev_macro_f1": h["eval_macro_f1"],
-                        "dev_accuracy": h.get("eval_accuracy"), "dev_false_alarm_rate": h.get("eval_false_alarm_rate")}
-                       for h in history],
-            "averaged_checkpoints": averaged,
-            "calibration": {"temperature": clf.temperature, "dev_ece_before": ece_before, "dev_ece_after": ece_after},
-            "thresholds": threshold_fit,
-            "versions": {"transformers": transformers.__version__, "torch": torch.__version__},
-        }
-        evals = {"dev": cfg.dev_file}
-        if cfg.test_file:
-            evals["test"] = cfg.test_file
-        if cfg.articles_file:
-            evals["articles"] = cfg.articles_file
-        for extra in cfg.extra_eval_files:
-            evals[extra.display_name] = extra
-        metrics["eval"] = {name: evaluate_source(clf, cfg, src).metrics for name, src in evals.items()}
-        warning = chance_warning(metrics["eval"]["dev"], [e.label for e in dev_ex], labels)
-        if warning:
-            warnings.warn(warning, stacklevel=2)
-            metrics["warnings"] = [warning]
-        if cfg.export_onnx:
-            from .onnx_export import export_onnx
-
-            exported = export_onnx(tmp_out, calibration=[e.text for e in dev_ex], check_examples=dev_ex)
-            metrics["onnx"] = exported.as_dict()
-        metrics["train_seconds"] = round(time.time() - started, 1)
-        (tmp_out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-        from .modelcard import write_model_card
-
-        write_model_card(tmp_out, metrics)
-        readable_files(tmp_out)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        _swap_into_place(tmp_out, output)
+        metrics = _finish(cfg, model, tokenizer, labels, train_ex, dev_ex, test_ex, history, averaged, output,
+                          started)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return TrainResult(output, metrics)
