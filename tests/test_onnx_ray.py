@@ -37,7 +37,7 @@ def test_onnx_export_matches_torch(model_copy):
 
     onnx_fp32._onnx = _onnx_session(result.fp32, 1)
     np.testing.assert_allclose(onnx_fp32.predict_proba(texts), torch_clf.predict_proba(texts), atol=1e-4)
-    auto = ClaimClassifier.load(model_copy)  # auto picks ONNX (int8 here) on CPU
+    auto = ClaimClassifier.load(model_copy, backend="onnx")  # the int8 copy, unsure sentences in fp32
     assert auto.backend == "onnx"
     assert auto.model is None and auto.labels == torch_clf.labels
     assert "macro_f1_int8_default_path" in result.checks

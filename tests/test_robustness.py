@@ -178,8 +178,8 @@ def test_default_backend_scores_do_not_depend_on_the_batch(tiny_model, tmp_path)
 
     model = tmp_path / "m"
     shutil.copytree(tiny_model, model)
-    clf = ClaimClassifier.load(model)  # the default path: static int8 (+ fp32 for unsure sentences)
-    assert clf.backend == "onnx" and (model / "onnx" / "model_quantized.onnx").exists()
+    clf = ClaimClassifier.load(model, backend="onnx")  # static int8 (+ fp32 for unsure sentences), any CPU
+    assert clf._refine is not None and (model / "onnx" / "model_quantized.onnx").exists()
     texts = [s.text for s in segment(SEED.read_text())] + [json.loads(x)["text"] for x in
                                                             open(DATA / "tiny_dev.jsonl")]
     alone = np.vstack([clf.predict_proba([t]) for t in texts])
@@ -192,6 +192,17 @@ def test_default_backend_scores_do_not_depend_on_the_batch(tiny_model, tmp_path)
     clf.refine_below = 0.0  # int8 alone is batch-invariant too (fixed activation scales)
     alone8 = np.vstack([clf.predict_proba([t]) for t in texts])
     np.testing.assert_allclose(clf.predict_proba(texts, batch_size=16), alone8, atol=1e-4)
+
+
+def test_auto_uses_int8_only_where_the_cpu_has_int8_dot_products(tiny_model, monkeypatch):
+    monkeypatch.setenv("CLAIMCLF_INT8", "0")
+    fp32 = ClaimClassifier.load(tiny_model)
+    assert fp32.backend == "onnx" and fp32._refine is None  # the fp32 graph alone
+    monkeypatch.setenv("CLAIMCLF_INT8", "1")
+    assert ClaimClassifier.load(tiny_model)._refine is not None  # int8, unsure sentences re-scored in fp32
+    texts = ["The army denied the report.", "Rain fell on Tuesday."]
+    np.testing.assert_allclose(fp32.predict_proba(texts), ClaimClassifier.load(tiny_model, backend="torch")
+                               .predict_proba(texts), atol=1e-4)
 
 
 # ------------------------------------------------------------- 5. ids

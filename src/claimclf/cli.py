@@ -100,6 +100,10 @@ def cmd_predict(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("sklearn") is None:
+        raise ClaimClfError("evaluate needs scikit-learn: pip install 'claimclf[eval]'")
     from .evaluate import evaluate, is_article_gold, summary_lines, write_report
 
     if args.texts:  # a standoff label file: validate it against its texts before the model loads
