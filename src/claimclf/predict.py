@@ -164,10 +164,14 @@ class TableWriter(Writer):
         self.fh.write("-" * min(self.width, 120) + "\n")
 
     @staticmethod
-    def score(r: dict[str, Any]) -> str:
-        s = r["score"]
-        text = ">0.999" if s > 0.999 else f"{s:.3f}"
-        return text + ("*" if r.get("from_threshold") else " ")
+    def shown(r: dict[str, Any]) -> tuple[str, str]:
+        """The label and score a person reads: for a sentence turned ``other`` by a threshold, the act
+        the model ranked first and its score, starred ("below its threshold")."""
+        label, s, star = r["label"], r["score"], " "
+        if r.get("from_threshold"):
+            act = max((k for k in r["scores"] if k != r["label"]), key=r["scores"].get)
+            label, s, star = f"other ({act})", r["scores"][act], "*"
+        return label, (">0.999" if s > 0.999 else f"{s:.3f}") + star
 
     def write(self, records):
         indent = 24 + 1 + 3 + 2 + 19 + 1 + 7 + 2
@@ -176,8 +180,8 @@ class TableWriter(Writer):
             ident = printable(r["id"])
             ident = ident if len(ident) <= 24 else "…" + ident[-23:]
             lines = textwrap.wrap(printable(r["text"]), room, break_long_words=True) or [""]
-            label = r["label"] + (" (threshold)" if r.get("from_threshold") else "")
-            self.fh.write(f"{ident:<24} {r['sentence']:>3}  {label:<19} {self.score(r):>7}  {lines[0]}\n")
+            label, score = self.shown(r)
+            self.fh.write(f"{ident:<24} {r['sentence']:>3}  {label[:19]:<19} {score:>7}  {lines[0]}\n")
             for line in lines[1:]:
                 self.fh.write(" " * indent + line + "\n")
 
