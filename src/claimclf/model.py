@@ -203,6 +203,7 @@ class ClaimClassifier:
         self.path = Path(path) if path is not None else None
         self.meta = dict(meta or {})
         self._onnx = onnx_session
+        self.onnx_file: Path | None = None  # the ONNX graph that scores first, when the backend is ONNX
         # int8 cascade: sentences whose int8 top probability is below ``refine_below``
         # are re-scored by the fp32 graph, so labels match fp32 at near-int8 speed
         self._refine = onnx_refine
@@ -267,9 +268,11 @@ class ClaimClassifier:
             fp32 = onnx_file.with_name("model.onnx")
             # the fp32 graph re-scores unsure int8 sentences; it is opened on first use
             refine = _LazySession(fp32, threads) if fp32 != onnx_file and fp32.exists() else None
-            return cls(None, FastTokenizer(path), device="cpu", path=path, meta=meta, onnx_session=session,
-                       onnx_refine=refine, max_length=meta.get("max_length", 128),
-                       temperature=meta.get("temperature", 1.0))
+            clf = cls(None, FastTokenizer(path), device="cpu", path=path, meta=meta, onnx_session=session,
+                      onnx_refine=refine, max_length=meta.get("max_length", 128),
+                      temperature=meta.get("temperature", 1.0))
+            clf.onnx_file = onnx_file  # which graph scores first (workers of --engine ray load the same)
+            return clf
         require_training_extra("the torch backend" if backend == "torch" else
                                f"{path} has no ONNX copy (claimclf export-onnx), so it")
         from transformers import AutoTokenizer

@@ -22,10 +22,12 @@ WINDOW = 50_000  # sentences handed to Ray at a time: bounds the driver's memory
 class _Predictor:
     """Ray actor: holds one classifier, classifies batches of sentences."""
 
-    def __init__(self, model_path: str, backend: str, threshold: float | None, batch_size: int, threads: int):
+    def __init__(self, model_path: str, backend: str, threshold: float | None, batch_size: int, threads: int,
+                 onnx_file: str | None = None):
         from claimclf.model import ClaimClassifier
 
-        self.clf = ClaimClassifier.load(model_path, backend=backend, threads=threads)
+        # the driver's graph (int8 or fp32, as auto chose there), so workers score alike
+        self.clf = ClaimClassifier.load(model_path, backend=backend, threads=threads, onnx_file=onnx_file)
         self.threshold = threshold
         self.batch_size = batch_size
 
@@ -61,7 +63,8 @@ def ray_records(clf, units: Iterable, *, threshold: float | None, batch_size: in
         ds = ds.map_batches(
             _Predictor,
             fn_constructor_kwargs={"model_path": str(clf.path), "backend": clf.backend, "threshold": threshold,
-                                   "batch_size": batch_size, "threads": threads_per_actor},
+                                   "batch_size": batch_size, "threads": threads_per_actor,
+                                   "onnx_file": str(clf.onnx_file) if clf.onnx_file else None},
             batch_size=max(batch_size, 256),
             concurrency=(1, actors),
             num_cpus=threads_per_actor,
