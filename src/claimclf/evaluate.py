@@ -178,16 +178,10 @@ def bootstrap_intervals(rows: Sequence[dict[str, Any]], labels: Sequence[str], *
 def apply_thresholds(probs: np.ndarray, labels: Sequence[str], thresholds: dict[str, float]) -> list[str]:
     """Labels under per-act thresholds: the top class, or ``other`` where the top act scores below
     its threshold (what :meth:`claimclf.ClaimClassifier.decide` does)."""
-    labels = list(labels)
-    negative = negative_label(labels)
-    out = []
-    for row in probs:
-        best = int(row.argmax())
-        if negative is not None and labels[best] != negative and row[best] < thresholds.get(labels[best], 0.0):
-            out.append(negative)
-        else:
-            out.append(labels[best])
-    return out
+    from .model import threshold_decisions
+
+    idx, _ = threshold_decisions(np.asarray(probs), labels, thresholds)
+    return [labels[i] for i in idx]
 
 
 def fit_thresholds(probs: np.ndarray, gold: Sequence[str], labels: Sequence[str], *,

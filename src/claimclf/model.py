@@ -88,11 +88,11 @@ def _read_json(path: Path) -> dict[str, Any]:
     return obj
 
 
-def check_model_folder(path: str | Path, *, base: bool = False) -> None:
+def check_model_folder(path: str | Path) -> None:
     """Refuse a model folder that would run code or unpickle: custom code (``auto_map`` in its
     configs: transformers would offer to run it) or, for weights, pickled files only (no
-    safetensors). ``base``: a base model for training (a hub id that is not a folder passes:
-    ``from_pretrained`` is then told to load safetensors only and trust no remote code)."""
+    safetensors). A hub id that is not a folder passes: ``from_pretrained`` is then told to load
+    safetensors only and trust no remote code."""
     path = Path(path)
     if not path.is_dir():
         return
@@ -153,7 +153,8 @@ def _pick_device(device: str) -> str:
     return "cpu"
 
 
-def _check_threshold(threshold: float | None) -> float | None:
+def check_threshold(threshold: float | None) -> float | None:
+    """``None``, or a number between 0 and 1 (a one-line error otherwise)."""
     if threshold is None:
         return None
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
@@ -161,10 +162,25 @@ def _check_threshold(threshold: float | None) -> float | None:
     return float(threshold)
 
 
-def _check_batch_size(batch_size: int) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ClaimClfError(f"batch_size must be a positive integer, got {batch_size!r}")
-    return batch_size
+def check_positive_int(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ClaimClfError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def threshold_decisions(probs: np.ndarray, labels: Sequence[str],
+                        cut: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """The decision rule, in one place: each row's top class, except that a top *act* scoring
+    below ``cut[act]`` becomes the negative label. Returns (label indices, demoted flags)."""
+    labels = list(labels)
+    top = probs.argmax(axis=1) if len(probs) else np.zeros(0, dtype=int)
+    neg = negative_label(labels)
+    if neg is None:
+        return top, np.zeros(len(top), dtype=bool)
+    neg_i = labels.index(neg)
+    cuts = np.array([0.0 if name == neg else cut.get(name, 0.0) for name in labels])
+    demoted = (top != neg_i) & (probs[np.arange(len(top)), top] < cuts[top]) if len(top) else top.astype(bool)
+    return np.where(demoted, neg_i, top), demoted
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -328,15 +344,19 @@ class ClaimClassifier:
         sep = self.tokenizer.sep_token_id
         return [ids if len(ids) <= cut else ids[: cut - 1] + [sep] for ids in enc]
 
-    def _forward(self, ids: list[list[int]], session: Any = None) -> np.ndarray:
-        """Logits for one batch of token-id lists (padded here to the batch's longest)."""
+    def _pad(self, ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """``input_ids`` and ``attention_mask`` for a batch of token-id lists, padded to its longest."""
         width = max(len(x) for x in ids)
-        pad = self.tokenizer.pad_token_id or 0
-        input_ids = np.full((len(ids), width), pad, dtype=np.int64)
+        input_ids = np.full((len(ids), width), self.tokenizer.pad_token_id or 0, dtype=np.int64)
         mask = np.zeros((len(ids), width), dtype=np.int64)
         for i, row in enumerate(ids):
             input_ids[i, : len(row)] = row
             mask[i, : len(row)] = 1
+        return input_ids, mask
+
+    def _forward(self, ids: list[list[int]], session: Any = None) -> np.ndarray:
+        """Logits for one batch of token-id lists (padded here to the batch's longest)."""
+        input_ids, mask = self._pad(ids)
         session = session or self._onnx
         if session is not None:
             feeds = {"input_ids": input_ids, "attention_mask": mask}
@@ -360,7 +380,7 @@ class ClaimClassifier:
         progress: Callable[[int], None] | None = None,
     ) -> np.ndarray:
         """Raw logits, in input order. Batches are sorted by length so little is padded."""
-        _check_batch_size(batch_size)
+        check_positive_int("batch_size", batch_size)
         texts = list(texts)
         out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         if not texts:
@@ -390,21 +410,14 @@ class ClaimClassifier:
         below that act's threshold is ``other`` (``from_threshold``): ``threshold`` sets one
         threshold for every act (0 turns thresholds off); ``None`` uses the model's own per-act
         thresholds (``self.thresholds``, chosen on dev at training), if it has any."""
-        threshold = _check_threshold(threshold)
+        threshold = check_threshold(threshold)
+        probs = np.asarray(probs)
+        cut = dict.fromkeys(self.labels, threshold) if threshold is not None else self.thresholds
+        idx, demoted = threshold_decisions(probs, self.labels, cut)
         preds = []
-        neg = self.negative_label
-        neg_i = self.labels.index(neg) if neg is not None else None
-        cut = np.zeros(len(self.labels))
-        if neg_i is not None:
-            for i, name in enumerate(self.labels):
-                if i != neg_i:
-                    cut[i] = threshold if threshold is not None else self.thresholds.get(name, 0.0)
-        for row in probs:
-            best = int(row.argmax())
-            demoted = neg_i is not None and best != neg_i and row[best] < cut[best]
+        for row, label, flag in zip(probs, idx, demoted):
             scores = {name: round(float(p), 6) for name, p in zip(self.labels, row)}
-            label = neg_i if demoted else best
-            preds.append(Prediction(self.labels[label], round(float(row[label]), 6), scores, bool(demoted)))
+            preds.append(Prediction(self.labels[label], round(float(row[label]), 6), scores, bool(flag)))
         return preds
 
     def predict(self, texts: Sequence[str], *, batch_size: int = 32, threshold: float | None = None,
@@ -412,7 +425,7 @@ class ClaimClassifier:
         """Classify sentences: one :class:`Prediction` per text, in order."""
         if isinstance(texts, str):
             raise TypeError("predict() takes a list of sentences; use predict_article() for one article")
-        _check_threshold(threshold)
+        check_threshold(threshold)
         return self.decide(self.predict_proba(texts, batch_size=batch_size, progress=progress), threshold)
 
     def predict_article(self, text: str, *, threshold: float | None = None,

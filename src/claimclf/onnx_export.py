@@ -52,21 +52,19 @@ class ExportResult:
                 "notes": self.notes}
 
 
-class _Logits:
+def _logits_module(model):
     """The classifier with plain tensor inputs and a ``logits`` output, for ``torch.onnx.export``."""
+    import torch
 
-    def __new__(cls, model):
-        import torch
+    class Logits(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
 
-        class Wrapped(torch.nn.Module):
-            def __init__(self, m):
-                super().__init__()
-                self.m = m
+        def forward(self, input_ids, attention_mask):
+            return self.m(input_ids=input_ids, attention_mask=attention_mask).logits
 
-            def forward(self, input_ids, attention_mask):
-                return self.m(input_ids=input_ids, attention_mask=attention_mask).logits
-
-        return Wrapped(model).eval()
+    return Logits(model).eval()
 
 
 def _export(clf: ClaimClassifier, path: Path, *, fold: bool, opset: int) -> None:
@@ -77,7 +75,7 @@ def _export(clf: ClaimClassifier, path: Path, *, fold: bool, opset: int) -> None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            _Logits(clf.model), (dummy["input_ids"], dummy["attention_mask"]), str(path),
+            _logits_module(clf.model), (dummy["input_ids"], dummy["attention_mask"]), str(path),
             input_names=["input_ids", "attention_mask"], output_names=["logits"],
             dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
                           "logits": {0: "batch"}},
@@ -118,20 +116,11 @@ def _weightless_graph(clf: ClaimClassifier, model_dir: Path, out_dir: Path, opse
 
 
 def _calibration_batches(clf: ClaimClassifier, texts: Sequence[str], batch_size: int = 32) -> list[dict[str, Any]]:
-    """Length-sorted, padded batches of calibration sentences."""
-    import numpy as np
-
-    encoded = clf._encode(list(texts))
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    """Length-sorted, padded batches of calibration sentences (padded as inference pads them)."""
+    encoded = sorted(clf._encode(list(texts)), key=len)
     batches = []
-    for start in range(0, len(order), batch_size):
-        rows = [encoded[i] for i in order[start : start + batch_size]]
-        width = max(map(len, rows))
-        ids = np.full((len(rows), width), clf.tokenizer.pad_token_id or 0, dtype=np.int64)
-        mask = np.zeros_like(ids)
-        for i, r in enumerate(rows):
-            ids[i, : len(r)] = r
-            mask[i, : len(r)] = 1
+    for start in range(0, len(encoded), batch_size):
+        ids, mask = clf._pad(encoded[start : start + batch_size])
         batches.append({"input_ids": ids, "attention_mask": mask})
     return batches
 

@@ -362,12 +362,6 @@ def prepare_inputs(inputs: Sequence[str | Path], *, sentences: bool = False) -> 
     return files, check_inputs(files, sentences=sentences)
 
 
-def _positive(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ClaimClfError(f"{name} must be a positive integer, got {value!r}")
-    return value
-
-
 def run_predict(
     clf,
     inputs: Sequence[str | Path],
@@ -392,11 +386,11 @@ def run_predict(
     """
     if fmt not in FORMATS:
         raise ClaimClfError(f"unknown format '{fmt}' (choose from {', '.join(FORMATS)})")
-    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
-                                  or not 0.0 <= threshold <= 1.0):
-        raise ClaimClfError(f"--threshold must be between 0 and 1, got {threshold!r}")
-    _positive("batch_size", batch_size)
-    _positive("chunk_size", chunk_size)
+    from .model import check_positive_int, check_threshold
+
+    check_threshold(threshold)
+    check_positive_int("batch_size", batch_size)
+    check_positive_int("chunk_size", chunk_size)
     if engine not in ("local", "ray"):
         raise ClaimClfError(f"unknown engine '{engine}' (choose from local, ray)")
     files, total_records = prepared or prepare_inputs(inputs, sentences=sentences)

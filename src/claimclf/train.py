@@ -293,7 +293,7 @@ def train(cfg: TrainConfig, output: str | Path | None = None, *, progress: bool 
     transformers.set_seed(cfg.seed)
 
     base = resolve_base_model(cfg.base_model)
-    check_model_folder(base, base=True)  # no custom code, no pickled weights
+    check_model_folder(base)  # no custom code, no pickled weights
     if not progress:
         _quiet_progress_bars()
     tokenizer = AutoTokenizer.from_pretrained(base, trust_remote_code=False)
