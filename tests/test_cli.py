@@ -16,7 +16,7 @@ from claimclf.cli import main
 from conftest import DATA, REPO
 
 SEED = REPO / "seeds" / "000_807158935edd99d1.txt"
-FIELDS = {"id", "sentence", "start", "end", "text", "label", "score", "from_threshold", "scores"}
+FIELDS = {"id", "sentence", "start", "end", "text", "label", "score", "from_threshold", "scores", "source", "target"}
 
 
 def run(capsys, *argv):
@@ -26,7 +26,7 @@ def run(capsys, *argv):
 
 
 def test_help_on_every_command(capsys):
-    for cmd in ([], ["predict"], ["evaluate"], ["train"], ["export-onnx"], ["data"], ["data", "check"]):
+    for cmd in ([], ["predict"], ["evaluate"], ["train"], ["train-actors"], ["export-onnx"], ["data"], ["data", "check"]):
         with pytest.raises(SystemExit) as exit_:
             main(cmd + ["--help"])
         assert exit_.value.code == 0

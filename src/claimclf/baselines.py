@@ -3,10 +3,12 @@
 Both expose ``labels``, ``predict_proba`` and ``decide`` like
 :class:`~claimclf.ClaimClassifier`, so :func:`claimclf.evaluate.evaluate`
 scores them the same way, article path (segmentation) included.
+:func:`first_names_baseline` is the rule baseline for actors (source and target).
 """
 
 from __future__ import annotations
 
+import re as _re
 from collections.abc import Sequence
 
 import numpy as np
@@ -107,3 +109,37 @@ class FrozenEmbeddingBaseline(_SklearnBase):
         from sklearn.linear_model import LogisticRegression
 
         return LogisticRegression(C=c, max_iter=3000)
+
+
+# ------------------------------------------------------------------ actors
+
+#: words that mark each act in a sentence (stems), for the rule baseline below
+ACT_WORDS = {
+    "accusation": ("accus", "blam", "charg", "alleg", "condemn", "indict", "fault", "responsib", "denounc",
+                   "criticiz", "criticis", "point", "hold", "held", "claim"),
+    "denial": ("den", "reject", "dismiss", "refut", "rebuff", "insist", "no role", "not involved"),
+    "agreement": ("agre", "sign", "deal", "pact", "accord", "treaty", "reach", "ink", "strik", "struck"),
+    "military_deployment": ("deploy", "sen", "dispatch", "station", "mov", "withdr", "pull", "troop", "forces",
+                            "warship", "reinforc", "arriv"),
+}
+_NAME = _re.compile(r"(?:[A-Z][\w'’.-]*|U\.S\.|U\.N\.)(?:\s+(?:of\s+|the\s+|de\s+|al-)?(?:[A-Z][\w'’.-]*))*")
+
+
+def first_names_baseline(text: str, act: str) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+    """The rule baseline for actors: the first capitalised name before the act's first marker word
+    (``ACT_WORDS``) as source, the first one after it as target; without a marker, the first and
+    the second names. Returns character spans (start, end) or None."""
+    words = [(m.start(), m.group(0).lower()) for m in _re.finditer(r"[A-Za-z][\w'-]*", text)]
+    marker = next((pos for pos, w in words if w.startswith(ACT_WORDS.get(act, ()))), None)
+    names = []
+    for m in _NAME.finditer(text):
+        end = m.end()
+        last = m.group(0).split()[-1]
+        if last.endswith(".") and "." not in last[:-1]:  # a full stop, not "U.S."
+            end -= 1
+        names.append((m.start(), end))
+    if marker is None:
+        return (names[0] if names else None), (names[1] if len(names) > 1 else None)
+    before = [n for n in names if n[1] <= marker]
+    after = [n for n in names if n[0] > marker]
+    return (before[0] if before else None), (after[0] if after else None)

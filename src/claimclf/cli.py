@@ -146,6 +146,23 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_train_actors(args) -> int:
+    from .config import load_config
+    from .train import add_actor_head
+
+    cfg = load_config(args.config)
+    metrics = add_actor_head(cfg, args.model, export=args.onnx, check_file=args.check)
+    report = metrics["actor_head"]
+    print(f"actor head fitted on {report['sentences']} act sentences in {report['fit_seconds']:.0f} s")
+    for name, m in metrics["eval"].items():
+        a = m.get("actors")
+        if a:
+            print(f"{name}: source exact {a['source']['exact_match']:.3f}  target exact {a['target']['exact_match']:.3f}"
+                  f"  (n={a['n']})")
+    print(f"model updated: {args.model}")
+    return 0
+
+
 def cmd_export_onnx(args) -> int:
     from .onnx_export import export_onnx
 
@@ -234,6 +251,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base-model", metavar="PATH_OR_ID", help="override the config's base model")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("train-actors", help="add an actor head (source/target spans) to a trained model",
+                       description="Fit the actor head (who did what to whom) of a trained model on the config's "
+                                   "training data, keeping its encoder and sentence head as they are; remake its "
+                                   "ONNX copies and update its metrics and model card. 'claimclf train' does this "
+                                   "itself when the training data gives source/target spans.")
+    p.add_argument("--model", required=True, metavar="DIR", help="model folder to update (in place, atomically)")
+    p.add_argument("--config", required=True, metavar="FILE", help="YAML training config (its data and actor_* settings)")
+    p.add_argument("--check", metavar="GOLD", help="gold sentences for the int8 ONNX check (default: the config's dev)")
+    p.add_argument("--onnx", action=argparse.BooleanOptionalAction, default=True, help="remake the ONNX copies")
+    p.set_defaults(func=cmd_train_actors)
 
     p = sub.add_parser("export-onnx", help="export a model to ONNX (optionally int8) for faster CPU inference",
                        description="Write DIR/onnx/model.onnx (the fp32 graph; its weights are read from "

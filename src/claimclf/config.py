@@ -101,6 +101,11 @@ class TrainConfig(BaseModel):
                            "threshold_precision), stored with the model and used by predict")
     threshold_precision: float = Field(0.85, gt=0, le=1)
     export_onnx: bool = Field(True, description="write the ONNX copies (fp32 and int8) that predict starts fast with")
+    actor_head: bool = Field(True, description="fit the actor head (source/target spans) when the training data "
+                                               "gives them (claimclf.actor_head)")
+    actor_layers: list[int] | None = Field(None, min_length=1, description="encoder layers the actor head "
+                                           "reads (0: embeddings); default: the middle and the last")
+    actor_epochs: int = Field(8, ge=1, le=100)
     default_model: bool = Field(False, description="the project's shipped default model (its model card says so)")
 
     _root: Path = Path(".")

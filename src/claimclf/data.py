@@ -152,7 +152,31 @@ def _example_from_record(
             if name not in allowed:
                 raise InputError(path, f"unknown label '{name}' (known: {', '.join(allowed)})", lineno)
     meta = {k: v for k, v in obj.items() if k not in {"id", "text", "label", "labels"}}
+    for role in ("source", "target"):
+        if role in meta:
+            _check_actor(path, lineno, text, role, meta[role])
     return Example(_id_field(path, lineno, obj, default_id), text, label, labels, meta)
+
+
+def _check_actor(path: Path | str, lineno: int | None, text: str, role: str, span: Any) -> None:
+    """A gold actor: null, or ``{"start", "end"[, "text"][, "country"]}`` inside the sentence, its
+    ``text`` equal to ``text[start:end]``, its ``country`` null or an ISO alpha-3 code."""
+    if span is None:
+        return
+    if not isinstance(span, dict) or not {"start", "end"} <= set(span) or set(span) - {"start", "end", "text",
+                                                                                       "country"}:
+        raise InputError(path, f"'{role}' must be null or {{\"text\", \"start\", \"end\"[, \"country\"]}}", lineno)
+    start, end = span["start"], span["end"]
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)) or not 0 <= start < end <= len(text):
+        raise InputError(path, f"'{role}' span {start!r}:{end!r} is not inside the sentence (length {len(text)})",
+                         lineno)
+    if "text" in span and span["text"] != text[start:end]:
+        raise InputError(path, f"'{role}' text {span['text']!r} is not the sentence's characters {start}:{end} "
+                         f"({text[start:end]!r})", lineno)
+    country = span.get("country")
+    if country is not None and not (isinstance(country, str) and len(country) == 3 and country.isascii()
+                                    and country.isupper()):
+        raise InputError(path, f"'{role}' country must be null or an ISO 3166-1 alpha-3 code, got {country!r}", lineno)
 
 
 def _check_unique_ids(path: Path | str, rows: Iterable[tuple[int | None, Example]]) -> list[Example]:

@@ -110,6 +110,96 @@ def score(
     return result
 
 
+_ARTICLES = frozenset({"a", "an", "the"})
+
+
+def normalize_span(text: str | None) -> str | None:
+    """SQuAD's answer normalisation: lower case, no punctuation, no articles, single spaces."""
+    if text is None:
+        return None
+    import string
+
+    text = "".join(" " if ch in string.punctuation or ch in "‘’“”" else ch for ch in text.lower())
+    return " ".join(w for w in text.split() if w not in _ARTICLES)
+
+
+def span_match(pred: str | None, gold: str | None) -> tuple[float, float]:
+    """(exact match, token-overlap F1) of a predicted and a gold actor text, either possibly None
+    (no actor): both None is a match; one None scores 0."""
+    if pred is None or gold is None:
+        return (1.0, 1.0) if pred is None and gold is None else (0.0, 0.0)
+    p, g = normalize_span(pred).split(), normalize_span(gold).split()
+    if p == g:
+        return 1.0, 1.0
+    common = sum((Counter(p) & Counter(g)).values())
+    if not common:
+        return 0.0, 0.0
+    precision, recall = common / len(p), common / len(g)
+    return 0.0, 2 * precision * recall / (precision + recall)
+
+
+def _text(span: Any) -> str | None:
+    if span is None:
+        return None
+    if isinstance(span, str):
+        return span
+    return span.text if hasattr(span, "text") else span.get("text")
+
+
+def score_actors(gold: Sequence[Example], predicted: Sequence[tuple[Any, Any]],
+                 end_to_end: Sequence[tuple[Any, Any]] | None = None,
+                 baseline: Sequence[tuple[Any, Any]] | None = None) -> dict[str, Any]:
+    """Actor metrics over gold act sentences that carry ``source``/``target`` (``meta``).
+
+    ``predicted``: (source, target) per gold sentence, extracted for its *gold* act (what the
+    actor head does, apart from the sentence label); ``end_to_end``: from the predict path (null
+    where the sentence was not given that act); ``baseline``: the rule baseline, for the gold act.
+    Per role: exact match and token-overlap F1 (SQuAD normalisation). Countries: where the gold
+    actor carries a ``country`` code, how often the predicted actor has the same code."""
+    def roles(pairs, examples=gold):
+        out = {}
+        for r, role in enumerate(("source", "target")):
+            scored = [span_match(_text(pair[r]), _text(ex.meta.get(role))) for ex, pair in zip(examples, pairs)]
+            out[role] = {"exact_match": float(np.mean([s[0] for s in scored])) if scored else 0.0,
+                         "overlap_f1": float(np.mean([s[1] for s in scored])) if scored else 0.0,
+                         "n": len(scored), "gold_named": sum(bool(ex.meta.get(role)) for ex in examples)}
+        return out
+
+    metrics: dict[str, Any] = {"n": len(gold), **roles(predicted)}
+    metrics["by_act"] = {}
+    for act in sorted({ex.label for ex in gold}):
+        idx = [i for i, ex in enumerate(gold) if ex.label == act]
+        sub = roles([predicted[i] for i in idx], [gold[i] for i in idx]) if idx else {}
+        metrics["by_act"][act] = {"n": len(idx), **{r: {k: v[k] for k in ("exact_match", "overlap_f1")}
+                                                     for r, v in sub.items()}}
+    if end_to_end is not None:
+        metrics["end_to_end"] = roles(end_to_end)
+    if baseline is not None:
+        metrics["baseline"] = roles(baseline)
+    from .countries import country_code
+
+    hits = total = extra = no_country = lookup = 0
+    for ex, pair in zip(gold, predicted):
+        for r, role in enumerate(("source", "target")):
+            g = ex.meta.get(role)
+            if not isinstance(g, dict) or "country" not in g:
+                continue
+            got = getattr(pair[r], "country", None) if pair[r] is not None else None
+            if g["country"]:
+                total += 1
+                hits += got == g["country"]
+                lookup += country_code(g.get("text")) == g["country"]
+            else:
+                no_country += 1
+                extra += got is not None
+    if total or no_country:
+        metrics["country"] = {"accuracy": hits / total if total else None, "n": total,
+                              "lookup_accuracy": lookup / total if total else None,
+                              "coded_where_gold_has_none": extra / no_country if no_country else None,
+                              "n_without_country": no_country}
+    return metrics
+
+
 def threshold_table(probs: np.ndarray, gold: Sequence[str], labels: Sequence[str],
                     thresholds: Sequence[float] = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9)) -> list[dict[str, float]]:
     """Act-detection precision/recall, macro-F1 and false alarms at several ``--threshold`` values."""
@@ -309,15 +399,46 @@ def evaluate(clf, gold_path: str | Path, *, threshold: float | None = None, batc
     if not examples:
         raise InputError(gold_path, "no gold sentences")
     bar = _bar(len(examples), progress)
-    probs = clf.predict_proba([e.text for e in examples], batch_size=batch_size, progress=bar.update)
+    probs, actors = _scores(clf, [e.text for e in examples], batch_size, bar.update)
     bar.close()
-    preds = clf.decide(probs, threshold)
+    preds = clf.decide(probs, threshold, actors)
     gold = [e.label for e in examples]
     metrics = score(gold, [p.label for p in preds], labels, probs=probs,
                     gold_sets=[e.all_labels for e in examples])
     metrics["gold_file"] = str(gold_path)
     rows = [_row(e, p) for e, p in zip(examples, preds)]
+    _add_actor_metrics(clf, metrics, examples, preds, batch_size)
     return EvalResult(metrics, rows)
+
+
+def _add_actor_metrics(clf, metrics: dict[str, Any], examples: Sequence[Example], preds: Sequence[Any],
+                       batch_size: int) -> None:
+    """``metrics["actors"]`` where the gold gives actors and the model has an actor head."""
+    from .actor_head import has_actor_spans
+    from .baselines import first_names_baseline
+
+    if not getattr(clf, "has_actors", False):
+        return
+    acts = set(clf.actor_config.acts)
+    idx = [i for i, e in enumerate(examples) if e.label in acts and has_actor_spans(e)]
+    if not idx:
+        return
+    gold = [examples[i] for i in idx]
+    extracted = clf.extract_actors([e.text for e in gold], [e.label for e in gold], batch_size=batch_size)
+    e2e = [(preds[i].source, preds[i].target) if preds[i].label == examples[i].label else (None, None) for i in idx]
+
+    def cut(text, span):
+        return None if span is None else text[span[0] : span[1]]
+
+    rule = [tuple(cut(e.text, sp) for sp in first_names_baseline(e.text, e.label)) for e in gold]
+    metrics["actors"] = score_actors(gold, extracted, e2e, rule)
+
+
+def _scores(clf, texts: list[str], batch_size: int, progress) -> tuple[np.ndarray, list | None]:
+    """Probabilities and, where the model has an actor head, actors: what ``predict`` decides from."""
+    if getattr(clf, "has_actors", False):
+        return clf.predict_scores(texts, batch_size=batch_size, progress=progress)
+    return clf.predict_proba(texts, batch_size=batch_size, progress=progress), None
 
 
 def _bar(total: int, enabled: bool):
@@ -341,10 +462,10 @@ def _evaluate_articles(clf, articles: list[GoldArticle], threshold, batch_size, 
     segmented = [segment(a.text) for a in articles]
     flat = [s.text for sents in segmented for s in sents]
     bar = _bar(len(flat), progress)
-    probs = clf.predict_proba(flat, batch_size=batch_size, progress=bar.update)
+    probs, actors = _scores(clf, flat, batch_size, bar.update)
     bar.close()
-    preds = clf.decide(probs, threshold)
-    rows, gold, pred, gold_sets, gold_probs = [], [], [], [], []
+    preds = clf.decide(probs, threshold, actors)
+    rows, gold, pred, gold_sets, gold_probs, matched = [], [], [], [], [], []
     exact = 0
     k = 0
     negative = negative_label(labels)
@@ -367,6 +488,7 @@ def _evaluate_articles(clf, articles: list[GoldArticle], threshold, batch_size, 
                 exact += sents[j].start == gs and sents[j].end == ge
             gold.append(ex.label)
             pred.append(p.label)
+            matched.append(p)
             gold_sets.append(ex.all_labels)
             gold_probs.append(pr)
             fa += ex.label == negative and p.label != negative
@@ -375,6 +497,7 @@ def _evaluate_articles(clf, articles: list[GoldArticle], threshold, batch_size, 
             rows.append(row)
         per_article_fa.append(fa)
     metrics = score(gold, pred, labels, probs=np.array(gold_probs), gold_sets=gold_sets)
+    _add_actor_metrics(clf, metrics, [ex for art in articles for ex in art.sentences], matched, batch_size)
     metrics["articles"] = len(articles)
     metrics["segmentation_exact_match"] = exact / len(gold) if gold else 0.0
     metrics["predicted_sentences"] = len(flat)
@@ -410,6 +533,22 @@ def metrics_table(metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def actors_table(actors: dict[str, Any]) -> str:
+    """The actor metrics as a Markdown table (model given the gold act, end to end, rule baseline)."""
+    lines = ["| | source exact | source overlap F1 | target exact | target overlap F1 |", "|---|---:|---:|---:|---:|"]
+    for key, name in (("", "actor head, gold act"), ("end_to_end", "end to end (predicted label)"),
+                      ("baseline", "rule baseline (first names around the act word)")):
+        m = actors.get(key) if key else actors
+        if m:
+            lines.append(f"| {name} | {m['source']['exact_match']:.3f} | {m['source']['overlap_f1']:.3f} | "
+                         f"{m['target']['exact_match']:.3f} | {m['target']['overlap_f1']:.3f} |")
+    for act, m in actors.get("by_act", {}).items():
+        if m.get("source"):
+            lines.append(f"| {act} (n={m['n']}) | {m['source']['exact_match']:.3f} | {m['source']['overlap_f1']:.3f} | "
+                         f"{m['target']['exact_match']:.3f} | {m['target']['overlap_f1']:.3f} |")
+    return "\n".join(lines)
+
+
 def summary_lines(metrics: dict[str, Any]) -> list[str]:
     out = [f"accuracy {metrics['accuracy']:.3f}   macro-F1 {metrics['macro_f1']:.3f}   n={metrics['n']}"]
     if metrics.get("false_alarm_rate") is not None:
@@ -419,6 +558,13 @@ def summary_lines(metrics: dict[str, Any]) -> list[str]:
                       ("articles_with_false_alarm", "articles with >=1 false alarm")):
         if key in metrics:
             out.append(f"{name}: {metrics[key]:.3f}")
+    a = metrics.get("actors")
+    if a:
+        out.append(f"actors (gold act, n={a['n']}): source exact {a['source']['exact_match']:.3f}, "
+                   f"target exact {a['target']['exact_match']:.3f}")
+        c = a.get("country")
+        if c and c.get("accuracy") is not None:
+            out.append(f"country codes where the gold actor names a country: {c['accuracy']:.3f} (n={c['n']})")
     return out
 
 
@@ -453,6 +599,10 @@ def write_report(result: EvalResult, report_dir: str | Path, *, model: str = "")
         md += [f"| {g} | " + " | ".join(str(v) for v in row) + " |" for g, row in zip(m["labels"], m["confusion_matrix"])]
         md += [""]
     md += ["Rows are gold labels, columns predictions.", ""]
+    if m.get("actors"):
+        md += ["## Actors (source and target)", "",
+               f"Over the {m['actors']['n']} gold act sentences with actors; exact match and token-overlap F1 "
+               "after SQuAD normalisation (case, punctuation, articles).", "", actors_table(m["actors"]), ""]
     if confusions:
         md += ["## Most frequent confusions", "", "| gold | predicted | count |", "|---|---|---:|"]
         md += [f"| {g} | {p} | {c} |" for (g, p), c in confusions.most_common(10)]

@@ -4,7 +4,9 @@ A model is a Hugging Face ``save_pretrained`` folder (``config.json`` with the
 model's own ``id2label``, ``model.safetensors``, tokenizer files) plus
 ``claimclf.json`` (max length, temperature, base model). Weights are loaded from
 safetensors only and remote code is never trusted. An ``onnx/`` subfolder, made
-by ``claimclf export-onnx``, holds an ONNX Runtime copy used where it is faster.
+by ``claimclf export-onnx``, holds an ONNX Runtime copy used where it is faster. A model with an
+actor head (``actors.safetensors``, :mod:`claimclf.actor_head`) also gives each act's source and
+target from the same encoder pass (:mod:`claimclf.actors`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .actors import Actor, decode_actors
 from .errors import ClaimClfError
 from .labels import negative_label
 
@@ -42,6 +45,10 @@ class Prediction:
     #: True when the model ranked an act first but its score was below that act's decision
     #: threshold, so the label is ``other`` because of the threshold
     from_threshold: bool = False
+    #: who performs the act and whom it is aimed at (spans of the sentence); None for ``other``,
+    #: where the sentence does not name the role, or where the model has no actor head
+    source: Actor | None = None
+    target: Actor | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,9 @@ class SentencePrediction:
     score: float
     scores: dict[str, float]
     from_threshold: bool = False
+    #: offsets of ``source``/``target`` index into ``text`` (the sentence)
+    source: Actor | None = None
+    target: Actor | None = None
 
 
 def available_cpus() -> int:
@@ -220,8 +230,9 @@ class ClaimClassifier:
         self.meta = dict(meta or {})
         self._onnx = onnx_session
         self.onnx_file: Path | None = None  # the ONNX graph that scores first, when the backend is ONNX
-        # int8 cascade: sentences whose int8 top probability is below ``refine_below``
-        # are re-scored by the fp32 graph, so labels match fp32 at near-int8 speed
+        # int8 cascade: sentences whose int8 top probability is below ``refine_below`` (and, with
+        # an actor head, sentences ranked as an act) are re-scored by the fp32 graph, so labels
+        # and actors match fp32 at near-int8 speed on text where most sentences are no act
         self._refine = onnx_refine
         self.refine_below = float(refine_below)
         config = model.config if model is not None else None
@@ -231,6 +242,17 @@ class ClaimClassifier:
         #: per-act decision thresholds chosen on dev when the model was trained (claimclf.json)
         self.thresholds: dict[str, float] = {k: float(v) for k, v in (self.meta.get("thresholds") or {}).items()
                                              if k in self.labels and k != self.negative_label}
+        #: the actor head's settings (``claimclf.json`` ``actors``), or None when the model has none
+        self.actor_config = None
+        if self.meta.get("actors"):
+            from .actor_head import ActorHeadConfig
+
+            self.actor_config = ActorHeadConfig.from_dict(self.meta["actors"], f"{self.path or 'model'}/{META_FILE}")
+            unknown = set(self.actor_config.acts) - set(self.labels)
+            if unknown:
+                raise ClaimClfError(f"{self.path}/{META_FILE}: actor head acts {sorted(unknown)} are not labels")
+        #: the actor head as a torch module (torch backend); the ONNX graphs compute it themselves
+        self.actor_head = None
         self._warned_truncation = False
 
     # ------------------------------------------------------------------ loading
@@ -296,8 +318,22 @@ class ClaimClassifier:
         check_model_folder(path)
         tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=False)
         model = _load_torch_model(path, device, threads)
-        return cls(model, tokenizer, device=device, path=path, meta=meta,
-                   max_length=meta.get("max_length", 128), temperature=meta.get("temperature", 1.0))
+        clf = cls(model, tokenizer, device=device, path=path, meta=meta,
+                  max_length=meta.get("max_length", 128), temperature=meta.get("temperature", 1.0))
+        if clf.actor_config is not None:
+            from .actor_head import load_head
+
+            clf.actor_head = load_head(path, clf.actor_config, int(model.config.hidden_size), device)
+        return clf
+
+    @property
+    def has_actors(self) -> bool:
+        """Whether this model gives source and target spans (it has an actor head)."""
+        if self.actor_config is None:
+            return False
+        if self._onnx is not None:
+            return "actor_logits" in {o.name for o in self._onnx.get_outputs()}
+        return self.actor_head is not None
 
     @staticmethod
     def _read_meta(path: Path) -> dict[str, Any]:
@@ -323,6 +359,12 @@ class ClaimClassifier:
         self.tokenizer.save_pretrained(str(path))
         meta = dict(self.meta)
         meta.pop("id2label", None)
+        meta.pop("actors", None)
+        if self.actor_head is not None and self.actor_config is not None:
+            from .actor_head import save_head
+
+            save_head(self.actor_head, self.actor_config, path)
+            meta["actors"] = self.actor_config.as_dict()
         meta.update({"format": 1, "max_length": self.max_length, "temperature": self.temperature,
                      "labels": list(self.labels), "weights_dtype": dtype})
         (path / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -330,10 +372,20 @@ class ClaimClassifier:
 
     # ------------------------------------------------------------------ inference
 
-    def _encode(self, texts: Sequence[str]) -> list[list[int]]:
-        enc = self.tokenizer(list(texts), add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
-        if not self._warned_truncation and any(len(ids) > self.max_length for ids in enc):
-            n = sum(len(ids) > self.max_length for ids in enc)
+    def encode_with_offsets(self, texts: Sequence[str]) -> list[tuple[list[int], list[tuple[int, int]]]]:
+        """Token ids and each token's character offsets (``(0, 0)`` for special tokens), cut to
+        ``max_length`` tokens (the last kept token becomes ``[SEP]``; warned once)."""
+        texts = list(texts)
+        if isinstance(self.tokenizer, FastTokenizer):
+            enc = self.tokenizer.encode_with_offsets(texts)
+        else:
+            out = self.tokenizer(texts, add_special_tokens=True, truncation=False, verbose=False,
+                                 return_offsets_mapping=True)
+            special = set(self.tokenizer.all_special_ids)
+            enc = [(ids, [(0, 0) if t in special else (int(a), int(b)) for t, (a, b) in zip(ids, offs)])
+                   for ids, offs in zip(out["input_ids"], out["offset_mapping"])]
+        if not self._warned_truncation and any(len(ids) > self.max_length for ids, _ in enc):
+            n = sum(len(ids) > self.max_length for ids, _ in enc)
             warnings.warn(
                 f"{n} sentence(s) longer than max_length={self.max_length} tokens were truncated "
                 "(warned once; raise max_length when loading to keep more)",
@@ -342,7 +394,11 @@ class ClaimClassifier:
             self._warned_truncation = True
         cut = self.max_length
         sep = self.tokenizer.sep_token_id
-        return [ids if len(ids) <= cut else ids[: cut - 1] + [sep] for ids in enc]
+        return [(ids, list(offs)) if len(ids) <= cut else (ids[: cut - 1] + [sep], list(offs[: cut - 1]) + [(0, 0)])
+                for ids, offs in enc]
+
+    def _encode(self, texts: Sequence[str]) -> list[list[int]]:
+        return [ids for ids, _ in self.encode_with_offsets(texts)]
 
     def _pad(self, ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
         """``input_ids`` and ``attention_mask`` for a batch of token-id lists, padded to its longest."""
@@ -354,23 +410,91 @@ class ClaimClassifier:
             mask[i, : len(row)] = 1
         return input_ids, mask
 
-    def _forward(self, ids: list[list[int]], session: Any = None) -> np.ndarray:
-        """Logits for one batch of token-id lists (padded here to the batch's longest)."""
+    def hidden_states(self, ids: list[list[int]]):
+        """The torch encoder's hidden states (embeddings, then each layer) for a batch of token-id lists."""
+        import torch
+
+        input_ids, mask = self._pad(ids)
+        with torch.inference_mode():
+            out = self.model(input_ids=torch.from_numpy(input_ids).to(self.device),
+                             attention_mask=torch.from_numpy(mask).to(self.device), output_hidden_states=True)
+        return tuple(h.float() for h in out.hidden_states)
+
+    def _forward(self, ids: list[list[int]], session: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Logits, and the actor head's token scores (``[batch, tokens, 4 * acts]``, or None without
+        a head), for one batch of token-id lists (padded here to the batch's longest)."""
         input_ids, mask = self._pad(ids)
         session = session or self._onnx
         if session is not None:
             feeds = {"input_ids": input_ids, "attention_mask": mask}
             if "token_type_ids" in {i.name for i in session.get_inputs()}:
                 feeds["token_type_ids"] = np.zeros_like(input_ids)
-            return session.run(["logits"], feeds)[0].astype(np.float32)
+            names = ["logits", "actor_logits"] if self.has_actors else ["logits"]
+            out = session.run(names, feeds)
+            return out[0].astype(np.float32), (out[1].astype(np.float32) if len(out) > 1 else None)
         import torch
 
         with torch.inference_mode():
             out = self.model(
                 input_ids=torch.from_numpy(input_ids).to(self.device),
                 attention_mask=torch.from_numpy(mask).to(self.device),
+                output_hidden_states=self.actor_head is not None,
             )
-        return out.logits.float().cpu().numpy()
+            actor = None
+            if self.actor_head is not None:
+                # the head stays fp32 (0.2M parameters) when the encoder runs in fp16 on a GPU
+                actor = self.actor_head(self.actor_head.features(out.hidden_states).float()).cpu().numpy()
+        return out.logits.float().cpu().numpy(), actor
+
+    def _run(self, texts: Sequence[str], *, batch_size: int = 32, progress: Callable[[int], None] | None = None,
+             acts: Sequence[str | None] | None = None) -> tuple[np.ndarray, list[tuple[Actor | None, Actor | None]]]:
+        """Logits in input order and, with an actor head, each sentence's (source, target) for its
+        act: ``acts[i]`` when given, else the act the model ranks highest. Batches are sorted by
+        length so little is padded; a sentence's outputs do not depend on its batch."""
+        check_positive_int("batch_size", batch_size)
+        texts = list(texts)
+        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        none: tuple[Actor | None, Actor | None] = (None, None)
+        actors: list[tuple[Actor | None, Actor | None]] = [none] * len(texts)
+        if not texts:
+            return out, actors
+        with_actors = self.has_actors
+        encoded = self.encode_with_offsets(texts)
+        token_scores: list[np.ndarray | None] = [None] * len(texts)
+
+        def score(idx, session=None):
+            logits, actor = self._forward([encoded[i][0] for i in idx], session)
+            out[idx] = logits
+            if with_actors and actor is not None:
+                for row, i in enumerate(idx):
+                    token_scores[i] = actor[row, : len(encoded[i][0])]
+
+        order = sorted(range(len(texts)), key=lambda i: len(encoded[i][0]))
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            score(idx)
+            if progress is not None:
+                progress(len(idx))
+        if self._refine is not None:
+            probs = _softmax(out / self.temperature)
+            unsure = probs.max(axis=1) < self.refine_below
+            if with_actors and self.negative_label is not None:
+                # int8 hidden states move spans: a sentence ranked as an act gets its actors from fp32 too
+                unsure |= probs.argmax(axis=1) != self.labels.index(self.negative_label)
+            unsure = np.flatnonzero(unsure)
+            unsure = sorted(unsure, key=lambda i: len(encoded[i][0]))  # input order -> length order, little padding
+            for start in range(0, len(unsure), batch_size):
+                score(unsure[start : start + batch_size], self._refine)
+        if with_actors:
+            cfg = self.actor_config
+            act_cols = [self.labels.index(a) for a in cfg.acts]
+            for i, text in enumerate(texts):
+                act = acts[i] if acts is not None else cfg.acts[int(np.argmax(out[i, act_cols]))]
+                if act is None or act not in cfg.acts or token_scores[i] is None:
+                    continue
+                actors[i] = decode_actors(text, token_scores[i], encoded[i][1], cfg.acts.index(act),
+                                          max_tokens=cfg.max_tokens, null_bias=cfg.null_bias)
+        return out, actors
 
     def predict_logits(
         self,
@@ -380,63 +504,74 @@ class ClaimClassifier:
         progress: Callable[[int], None] | None = None,
     ) -> np.ndarray:
         """Raw logits, in input order. Batches are sorted by length so little is padded."""
-        check_positive_int("batch_size", batch_size)
-        texts = list(texts)
-        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
-        if not texts:
-            return out
-        encoded = self._encode(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            out[idx] = self._forward([encoded[i] for i in idx])
-            if progress is not None:
-                progress(len(idx))
-        if self._refine is not None:
-            unsure = np.flatnonzero(_softmax(out / self.temperature).max(axis=1) < self.refine_below)
-            unsure = sorted(unsure, key=lambda i: len(encoded[i]))  # input order -> length order, little padding
-            for start in range(0, len(unsure), batch_size):
-                idx = unsure[start : start + batch_size]
-                out[idx] = self._forward([encoded[i] for i in idx], self._refine)
-        return out
+        return self._run(texts, batch_size=batch_size, progress=progress)[0]
+
+    def predict_scores(self, texts: Sequence[str], *, batch_size: int = 32,
+                       progress: Callable[[int], None] | None = None
+                       ) -> tuple[np.ndarray, list[tuple[Actor | None, Actor | None]]]:
+        """Calibrated probabilities and each sentence's (source, target) for its top act, from one
+        pass: ``decide(probs, threshold, actors)`` turns them into what :meth:`predict` returns."""
+        logits, actors = self._run(texts, batch_size=batch_size, progress=progress)
+        return _softmax(logits / self.temperature), actors
 
     def predict_proba(self, texts: Sequence[str], *, batch_size: int = 32,
                       progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Calibrated class probabilities (temperature-scaled softmax), columns in ``self.labels`` order."""
         return _softmax(self.predict_logits(texts, batch_size=batch_size, progress=progress) / self.temperature)
 
-    def decide(self, probs: np.ndarray, threshold: float | None = None) -> list[Prediction]:
+    def extract_actors(self, texts: Sequence[str], acts: Sequence[str | None], *,
+                       batch_size: int = 32) -> list[tuple[Actor | None, Actor | None]]:
+        """``(source, target)`` of each sentence for the act given beside it (for example gold labels;
+        ``None`` or the negative label gives ``(None, None)``). Needs a model with an actor head."""
+        if isinstance(texts, str):
+            raise TypeError("extract_actors() takes a list of sentences")
+        if not self.has_actors:
+            raise ClaimClfError(f"{self.path or 'this model'} has no actor head (train it on data with "
+                                "source/target spans, or run 'claimclf train-actors')")
+        if len(acts) != len(texts):
+            raise ClaimClfError(f"extract_actors: {len(texts)} sentences but {len(acts)} acts")
+        return self._run(texts, batch_size=batch_size, acts=list(acts))[1]
+
+    def decide(self, probs: np.ndarray, threshold: float | None = None,
+               actors: Sequence[tuple[Actor | None, Actor | None]] | None = None) -> list[Prediction]:
         """Turn probabilities into predictions. A sentence whose best act (non-``other``) score is
         below that act's threshold is ``other`` (``from_threshold``): ``threshold`` sets one
         threshold for every act (0 turns thresholds off); ``None`` uses the model's own per-act
-        thresholds (``self.thresholds``, chosen on dev at training), if it has any."""
+        thresholds (``self.thresholds``, chosen on dev at training), if it has any. ``actors``
+        (from the same run) are kept for the sentences whose label is an act."""
         threshold = check_threshold(threshold)
         probs = np.asarray(probs)
         cut = dict.fromkeys(self.labels, threshold) if threshold is not None else self.thresholds
         idx, demoted = threshold_decisions(probs, self.labels, cut)
         preds = []
-        for row, label, flag in zip(probs, idx, demoted):
+        for i, (row, label, flag) in enumerate(zip(probs, idx, demoted)):
             scores = {name: round(float(p), 6) for name, p in zip(self.labels, row)}
-            preds.append(Prediction(self.labels[label], round(float(row[label]), 6), scores, bool(flag)))
+            name = self.labels[label]
+            src, tgt = actors[i] if actors is not None and name != self.negative_label else (None, None)
+            preds.append(Prediction(name, round(float(row[label]), 6), scores, bool(flag), src, tgt))
         return preds
 
     def predict(self, texts: Sequence[str], *, batch_size: int = 32, threshold: float | None = None,
                 progress: Callable[[int], None] | None = None) -> list[Prediction]:
-        """Classify sentences: one :class:`Prediction` per text, in order."""
+        """Classify sentences: one :class:`Prediction` per text, in order (with source and target
+        for acts when the model has an actor head)."""
         if isinstance(texts, str):
             raise TypeError("predict() takes a list of sentences; use predict_article() for one article")
         check_threshold(threshold)
-        return self.decide(self.predict_proba(texts, batch_size=batch_size, progress=progress), threshold)
+        probs, actors = self.predict_scores(texts, batch_size=batch_size, progress=progress)
+        return self.decide(probs, threshold, actors)
 
     def predict_article(self, text: str, *, threshold: float | None = None,
                         batch_size: int = 32) -> list[SentencePrediction]:
-        """Segment an article and classify each sentence; offsets index into ``text``."""
+        """Segment an article and classify each sentence; sentence offsets index into ``text``, actor
+        offsets into the sentence."""
         from .segment import segment
 
         sentences = segment(text)
         preds = self.predict([s.text for s in sentences], batch_size=batch_size, threshold=threshold)
         return [
-            SentencePrediction(i, s.start, s.end, s.text, p.label, p.score, p.scores, p.from_threshold)
+            SentencePrediction(i, s.start, s.end, s.text, p.label, p.score, p.scores, p.from_threshold,
+                               p.source, p.target)
             for i, (s, p) in enumerate(zip(sentences, preds))
         ]
 
@@ -470,6 +605,13 @@ class FastTokenizer:
 
     def __call__(self, texts: list[str], add_special_tokens: bool = True, **_: Any) -> dict[str, list[list[int]]]:
         return {"input_ids": [e.ids for e in self._tok.encode_batch(texts, add_special_tokens=add_special_tokens)]}
+
+    def encode_with_offsets(self, texts: list[str]) -> list[tuple[list[int], list[tuple[int, int]]]]:
+        """Ids and character offsets (``(0, 0)`` for special tokens), with ``[CLS]``/``[SEP]``."""
+        out = []
+        for e in self._tok.encode_batch(texts, add_special_tokens=True):
+            out.append((e.ids, [(0, 0) if special else off for off, special in zip(e.offsets, e.special_tokens_mask)]))
+        return out
 
 
 def _load_torch_model(path: Path, device: str, threads: int, half: bool | None = None):
@@ -559,18 +701,19 @@ def _onnx_session(onnx_file: Path, threads: int):
         from safetensors import safe_open
 
         spec = _read_json(mapping_file)
-        weights = (onnx_file.parent / spec.get("weights", "../model.safetensors")).resolve()
-        if not weights.exists():
-            raise ClaimClfError(f"{onnx_file}: its weights {weights} are missing")
         names, values = [], []
-        with safe_open(str(weights), framework="numpy") as fh:
-            keys = set(fh.keys())
-            for name, key in spec["initializers"].items():
-                if key not in keys:
-                    raise ClaimClfError(f"{onnx_file}: {weights.name} has no tensor '{key}' (re-run export-onnx)")
-                names.append(name)
-                values.append(ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(fh.get_tensor(key),
-                                                                                    dtype=np.float32)))
+        for part in [spec, *spec.get("more", [])]:  # model.safetensors, then the actor head's file
+            weights = (onnx_file.parent / part.get("weights", "../model.safetensors")).resolve()
+            if not weights.exists():
+                raise ClaimClfError(f"{onnx_file}: its weights {weights} are missing")
+            with safe_open(str(weights), framework="numpy") as fh:
+                keys = set(fh.keys())
+                for name, key in part["initializers"].items():
+                    if key not in keys:
+                        raise ClaimClfError(f"{onnx_file}: {weights.name} has no tensor '{key}' (re-run export-onnx)")
+                    names.append(name)
+                    values.append(ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(fh.get_tensor(key),
+                                                                                        dtype=np.float32)))
         opts.add_external_initializers(names, values)
     return ort.InferenceSession(str(onnx_file), opts, providers=["CPUExecutionProvider"])
 

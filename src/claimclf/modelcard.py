@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .evaluate import metrics_table
+from .evaluate import actors_table, metrics_table
 
 _INTENDED = """\
 ## Intended use
@@ -117,6 +117,34 @@ def write_model_card(model_dir: str | Path, metrics: dict[str, Any]) -> Path:
         lines += [notes.read_text(encoding="utf-8").strip(), ""]
     for name, m in metrics.get("eval", {}).items():
         lines += _split_section(name, m)
+    head = metrics.get("actor_head")
+    if head:
+        acfg = head.get("config") or {}
+        lines += ["## Actors: who did what to whom", "",
+                  "For each sentence labeled as an act, the actor head gives its `source` and `target` as spans of "
+                  "the sentence (or null), with an ISO 3166-1 alpha-3 code where the span names a country "
+                  "(`claimclf.countries`). The roles follow the last section of the labeling guide. The head reads "
+                  f"encoder layers {acfg.get('layers', '?')} from the same encoder pass as the label (the encoder is "
+                  "frozen while the head is fitted, so no sentence score changed); it was fitted on "
+                  f"{head['sentences']} act sentences with actors ({head.get('by_act', {})}), "
+                  f"{head['epochs']} epochs, in {head.get('fit_seconds', '?')} s after "
+                  f"{head.get('encode_seconds', '?')} s of encoding.", "",
+                  "Exact match and token-overlap F1 after SQuAD normalisation (case, punctuation, articles), over "
+                  "the gold act sentences: *gold act* runs the head for the sentence's gold act (what the head "
+                  "does); *end to end* uses the predicted label (a sentence not given its gold act has null "
+                  "actors); the rule baseline takes the first capitalised name before the act word as source and "
+                  "the first after it as target.", ""]
+        for name, m in metrics.get("eval", {}).items():
+            a = m.get("actors")
+            if not a:
+                continue
+            c = a.get("country") or {}
+            lines += [f"### {name} (n={a['n']} act sentences)", "", actors_table(a), ""]
+            if c.get("accuracy") is not None:
+                lines += [f"Country codes where the gold actor names a country: accuracy {c['accuracy']:.3f} "
+                          f"(n={c['n']}; the code of the gold span's own text: {c['lookup_accuracy']:.3f}); a code "
+                          f"where the gold has none: {c['coded_where_gold_has_none']:.3f} "
+                          f"(n={c['n_without_country']}).", ""]
     lines += ["## Calibration", "",
               f"Temperature {cal.get('temperature', 1.0):.3f} (fitted on dev when dev ECE > "
               f"{cfg.get('ece_threshold', 0.05)}); dev ECE {cal.get('dev_ece_before', 0):.3f} before, "

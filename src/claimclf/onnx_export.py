@@ -3,9 +3,10 @@
 Two files go into ``MODEL/onnx/``:
 
 - ``model.onnx``: the fp32 graph **without its weights**. Its initializers are the model's
-  parameters, read at load time from ``MODEL/model.safetensors`` (``model.weights.json``
-  maps each initializer to its tensor), so the folder holds one copy of the weights and the
-  graph adds about 0.2 MB.
+  parameters, read at load time from ``MODEL/model.safetensors`` (and the actor head's from
+  ``MODEL/actors.safetensors``; ``model.weights.json`` maps each initializer to its tensor),
+  so the folder holds one copy of the weights and the graph adds about 0.2 MB. With an actor
+  head the graph has a second output, ``actor_logits``, from the same encoder pass.
 - ``model_quantized.onnx``: an int8 copy, **statically** quantized (QDQ, per-channel
   weights, activation scales calibrated once on dev sentences). Dynamic quantization computes
   activation scales over the whole padded batch, so a sentence's scores moved with what else
@@ -52,8 +53,9 @@ class ExportResult:
                 "notes": self.notes}
 
 
-def _logits_module(model):
-    """The classifier with plain tensor inputs and a ``logits`` output, for ``torch.onnx.export``."""
+def _logits_module(model, head=None):
+    """The classifier with plain tensor inputs and a ``logits`` output (and, with an actor head,
+    ``actor_logits`` from the same encoder pass), for ``torch.onnx.export``."""
     import torch
 
     class Logits(torch.nn.Module):
@@ -64,7 +66,16 @@ def _logits_module(model):
         def forward(self, input_ids, attention_mask):
             return self.m(input_ids=input_ids, attention_mask=attention_mask).logits
 
-    return Logits(model).eval()
+    class LogitsAndActors(torch.nn.Module):
+        def __init__(self, m, h):
+            super().__init__()
+            self.m, self.h = m, h
+
+        def forward(self, input_ids, attention_mask):
+            out = self.m(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
+            return out.logits, self.h(self.h.features(out.hidden_states))
+
+    return (Logits(model) if head is None else LogitsAndActors(model, head)).eval()
 
 
 def _export(clf: ClaimClassifier, path: Path, *, fold: bool, opset: int) -> None:
@@ -72,13 +83,15 @@ def _export(clf: ClaimClassifier, path: Path, *, fold: bool, opset: int) -> None
 
     dummy = clf.tokenizer(["a short sentence", "a somewhat longer example sentence here"], padding=True,
                           return_tensors="pt")
+    outputs = ["logits"] + (["actor_logits"] if clf.actor_head is not None else [])
+    axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"}, "logits": {0: "batch"},
+            "actor_logits": {0: "batch", 1: "seq"}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            _logits_module(clf.model), (dummy["input_ids"], dummy["attention_mask"]), str(path),
-            input_names=["input_ids", "attention_mask"], output_names=["logits"],
-            dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
-                          "logits": {0: "batch"}},
+            _logits_module(clf.model, clf.actor_head), (dummy["input_ids"], dummy["attention_mask"]), str(path),
+            input_names=["input_ids", "attention_mask"], output_names=outputs,
+            dynamic_axes={k: v for k, v in axes.items() if k in outputs + ["input_ids", "attention_mask"]},
             opset_version=opset, dynamo=False, do_constant_folding=fold,
         )
 
@@ -92,25 +105,38 @@ def _weightless_graph(clf: ClaimClassifier, model_dir: Path, out_dir: Path, opse
     weights = model_dir / "model.safetensors"
     with safe_open(str(weights), framework="numpy") as fh:
         keys = set(fh.keys())
+    head_keys: set[str] = set()
+    head_file = model_dir / clf.actor_config.file if clf.actor_head is not None else None
+    if head_file is not None:
+        with safe_open(str(head_file), framework="numpy") as fh:
+            head_keys = set(fh.keys())
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
         raw = Path(tmp) / "graph.onnx"
         _export(clf, raw, fold=False, opset=opset)  # unfolded: initializers are the parameters as named
         graph = onnx.load(str(raw))
-    mapping = {}
+    mapping, head_mapping = {}, {}
     for init in graph.graph.initializer:
-        key = init.name[2:] if init.name.startswith("m.") else init.name
-        if key in keys:
+        if init.name.startswith("h.") and init.name[2:] in head_keys:  # the actor head's weights
+            head_mapping[init.name] = init.name[2:]
+            location = head_file.name
+        else:
+            key = init.name[2:] if init.name.startswith("m.") else init.name
+            if key not in keys:
+                continue
             mapping[init.name] = key
-            set_external_data(init, location="model.safetensors")  # never read: the weights come from us
-            init.ClearField("raw_data")
-            init.data_location = onnx.TensorProto.EXTERNAL
+            location = "model.safetensors"
+        set_external_data(init, location=location)  # never read: the weights come from us
+        init.ClearField("raw_data")
+        init.data_location = onnx.TensorProto.EXTERNAL
     if not mapping:
         raise ClaimClfError(f"{model_dir}: no graph initializer matches a tensor of model.safetensors")
     fp32 = out_dir / "model.onnx"
     tmp_file = fp32.with_name("model.onnx.tmp")
     onnx.save(graph, str(tmp_file))
-    (out_dir / WEIGHTS_MAP).write_text(json.dumps({"weights": "../model.safetensors", "initializers": mapping},
-                                                  indent=1) + "\n", encoding="utf-8")
+    spec: dict[str, Any] = {"weights": "../model.safetensors", "initializers": mapping}
+    if head_mapping:
+        spec["more"] = [{"weights": f"../{head_file.name}", "initializers": head_mapping}]
+    (out_dir / WEIGHTS_MAP).write_text(json.dumps(spec, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp_file, fp32)
     return fp32
 

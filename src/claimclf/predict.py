@@ -35,7 +35,10 @@ from .data import InputFile, check_inputs, expand_inputs, iter_articles, iter_js
 from .errors import ClaimClfError
 
 FORMATS = ("jsonl", "csv", "table")
-FIELDS = ("id", "sentence", "start", "end", "text", "label", "score", "from_threshold", "scores")
+FIELDS = ("id", "sentence", "start", "end", "text", "label", "score", "from_threshold", "scores", "source", "target")
+#: CSV: the flat columns before the ``score_<label>`` columns (actors as text and country code)
+CSV_FIELDS = ("id", "sentence", "start", "end", "text", "label", "score", "from_threshold",
+              "source", "target", "source_country", "target_country")
 MANIFEST_SUFFIX = ".json"  # FILE.partial.json
 
 
@@ -75,9 +78,16 @@ def iter_units(files: Sequence[InputFile | Path], *, sentences: bool = False) ->
             yield Unit(article.id, i, s.start, s.end, s.text)
 
 
+def _actor(actor) -> dict[str, Any] | None:
+    return None if actor is None else actor.as_dict()
+
+
 def record(unit: Unit, pred) -> dict[str, Any]:
+    """One output record: the sentence, its label and scores, and the act's ``source`` and ``target``
+    (null, or ``{"text", "start", "end", "country"}`` with offsets into ``text``)."""
     return {"id": unit.id, "sentence": unit.sentence, "start": unit.start, "end": unit.end, "text": unit.text,
-            "label": pred.label, "score": pred.score, "from_threshold": pred.from_threshold, "scores": pred.scores}
+            "label": pred.label, "score": pred.score, "from_threshold": pred.from_threshold, "scores": pred.scores,
+            "source": _actor(getattr(pred, "source", None)), "target": _actor(getattr(pred, "target", None))}
 
 
 # ------------------------------------------------------------------ writers
@@ -133,18 +143,22 @@ class JsonlWriter(Writer):
 
 
 class CsvWriter(Writer):
-    """Flat CSV: one ``score_<label>`` column per label instead of the ``scores`` object; text
-    cells that start like a spreadsheet formula are escaped (:func:`csv_cell`)."""
+    """Flat CSV: the actors as ``source``/``target`` text and ``source_country``/``target_country``
+    columns, one ``score_<label>`` column per label instead of the ``scores`` object; text cells
+    that start like a spreadsheet formula are escaped (:func:`csv_cell`)."""
 
     def columns(self) -> list[str]:
-        return [*FIELDS[:-1], *(f"score_{name}" for name in self.labels)]
+        return [*CSV_FIELDS, *(f"score_{name}" for name in self.labels)]
 
     def header(self):
         csv.writer(self.fh).writerow(self.columns())
 
     def row(self, r: dict[str, Any]) -> list[Any]:
+        src, tgt = r.get("source") or {}, r.get("target") or {}
         return ([csv_cell(r["id"]), r["sentence"], r["start"], r["end"], csv_cell(r["text"]), r["label"], r["score"],
-                 r["from_threshold"]] + [r["scores"].get(name, "") for name in self.labels])
+                 r["from_threshold"], csv_cell(src.get("text") or ""), csv_cell(tgt.get("text") or ""),
+                 src.get("country") or "", tgt.get("country") or ""]
+                + [r["scores"].get(name, "") for name in self.labels])
 
     def write(self, records):
         buf = io.StringIO()
@@ -173,6 +187,19 @@ class TableWriter(Writer):
             label, s, star = f"other ({act})", r["scores"][act], "*"
         return label, (">0.999" if s > 0.999 else f"{s:.3f}") + star
 
+    @staticmethod
+    def actors(r: dict[str, Any]) -> str:
+        """``source → target`` for an act whose model found either ("—" for a role not named)."""
+        if not (r.get("source") or r.get("target")):
+            return ""
+
+        def show(a):
+            if not a:
+                return "—"
+            return a["text"] + (f" [{a['country']}]" if a.get("country") else "")
+
+        return f"» {show(r.get('source'))} → {show(r.get('target'))}"
+
     def write(self, records):
         indent = 24 + 1 + 3 + 2 + 19 + 1 + 7 + 2
         room = max(20, self.width - indent)
@@ -184,6 +211,10 @@ class TableWriter(Writer):
             self.fh.write(f"{ident:<24} {r['sentence']:>3}  {label[:19]:<19} {score:>7}  {lines[0]}\n")
             for line in lines[1:]:
                 self.fh.write(" " * indent + line + "\n")
+            who = self.actors(r)
+            if who:
+                for line in textwrap.wrap(printable(who), room, break_long_words=True):
+                    self.fh.write(" " * indent + line + "\n")
 
 
 WRITERS = {"jsonl": JsonlWriter, "csv": CsvWriter, "table": TableWriter}
@@ -323,7 +354,7 @@ def _complete_records(path: Path, fmt: str, n_columns: int) -> tuple[list[list[A
         boundary = consumed
         if header is None:
             return [], 0
-        if len(header) != n_columns or header[:len(FIELDS) - 1] != list(FIELDS[:-1]):
+        if len(header) != n_columns or header[:len(CSV_FIELDS)] != list(CSV_FIELDS):
             raise ClaimClfError(f"{path}:1: cannot resume: not a claimclf CSV header (delete it to start again)")
         for row in reader:
             if len(row) != n_columns:

@@ -37,6 +37,7 @@ class _Predictor:
         batch["score"] = [p.score for p in preds]
         batch["from_threshold"] = [p.from_threshold for p in preds]
         batch["scores"] = [json.dumps(p.scores) for p in preds]
+        batch["actors"] = [json.dumps([None if x is None else x.as_dict() for x in (p.source, p.target)]) for p in preds]
         return batch
 
 
@@ -74,4 +75,4 @@ def ray_records(clf, units: Iterable, *, threshold: float | None, batch_size: in
             yield {"id": str(row["id"]), "sentence": int(row["sentence"]), "start": int(row["start"]),
                    "end": int(row["end"]), "text": str(row["text"]), "label": str(row["label"]),
                    "score": float(row["score"]), "from_threshold": bool(row["from_threshold"]),
-                   "scores": json.loads(row["scores"])}
+                   "scores": json.loads(row["scores"]), **dict(zip(("source", "target"), json.loads(row["actors"])))}

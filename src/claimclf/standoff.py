@@ -34,10 +34,15 @@ SPLITS = ("train", "dev", "test")
 _KEYS = {"story", "sentence", "start", "end", "label", "labels", "source", "target", "split"}
 
 
+_NO_COUNTRY: Any = object()  # a span whose country was not annotated
+
+
 @dataclass(frozen=True)
 class Span:
     start: int
     end: int
+    #: the gold ISO 3166-1 alpha-3 code of the actor (None: names no country); absent when not annotated
+    country: Any = None
 
 
 @dataclass(frozen=True)
@@ -77,12 +82,16 @@ def _span(path, lineno, obj, key, length: int) -> Span | None:
     value = obj.get(key)
     if value is None:
         return None
-    if not isinstance(value, dict) or set(value) - {"start", "end"}:
-        raise InputError(path, f"'{key}' must be null or {{\"start\", \"end\"}}", lineno)
+    if not isinstance(value, dict) or set(value) - {"start", "end", "country"}:
+        raise InputError(path, f"'{key}' must be null or {{\"start\", \"end\"[, \"country\"]}}", lineno)
     start, end = _int(path, lineno, value, "start"), _int(path, lineno, value, "end")
     if not start < end <= length:
         raise InputError(path, f"'{key}' span {start}:{end} is not inside the sentence (length {length})", lineno)
-    return Span(start, end)
+    country = value.get("country", _NO_COUNTRY)
+    if country is not _NO_COUNTRY and country is not None and not (
+            isinstance(country, str) and len(country) == 3 and country.isascii() and country.isupper()):
+        raise InputError(path, f"'{key}' country must be null or an ISO 3166-1 alpha-3 code, got {country!r}", lineno)
+    return Span(start, end, country)
 
 
 def read_standoff(path: str | Path, labels: Sequence[str] | None = None) -> list[StandoffRow]:
@@ -206,7 +215,10 @@ def check_standoff(labels_path: str | Path, texts_path: str | Path,
 def _span_record(sentence: str, span: Span | None) -> dict[str, Any] | None:
     if span is None:
         return None
-    return {"text": sentence[span.start : span.end], "start": span.start, "end": span.end}
+    rec = {"text": sentence[span.start : span.end], "start": span.start, "end": span.end}
+    if span.country is not _NO_COUNTRY:
+        rec["country"] = span.country
+    return rec
 
 
 @dataclass

@@ -226,6 +226,8 @@ def _finish(cfg: TrainConfig, model, tokenizer, labels: tuple[str, ...], train_e
         clf.meta["thresholds"] = {name: f["threshold"] for name, f in threshold_fit.items()}
         clf.thresholds = dict(clf.meta["thresholds"])
 
+    actor_report = fit_actors(clf, cfg, train_ex)
+
     tmp_out = output.with_name(output.name + f".partial-{os.getpid()}")
     if tmp_out.exists():
         shutil.rmtree(tmp_out)
@@ -245,6 +247,7 @@ def _finish(cfg: TrainConfig, model, tokenizer, labels: tuple[str, ...], train_e
         "averaged_checkpoints": averaged,
         "calibration": {"temperature": clf.temperature, "dev_ece_before": ece_before, "dev_ece_after": ece_after},
         "thresholds": threshold_fit,
+        "actor_head": actor_report,
         "versions": {"transformers": transformers.__version__, "torch": torch.__version__},
     }
     evals = {"dev": cfg.dev_file}
@@ -272,6 +275,83 @@ def _finish(cfg: TrainConfig, model, tokenizer, labels: tuple[str, ...], train_e
     readable_files(tmp_out)
     output.parent.mkdir(parents=True, exist_ok=True)
     _swap_into_place(tmp_out, output)
+    return metrics
+
+
+def fit_actors(clf, cfg: TrainConfig, train_ex: list[Example]) -> dict[str, Any] | None:
+    """Fit the actor head on ``clf`` (frozen) when ``cfg.actor_head`` is on and the training data gives
+    source/target spans; the head goes into ``clf`` (saved with it). Returns the fit's report."""
+    from .actor_head import fit_actor_head, has_actor_spans
+
+    if not cfg.actor_head or not any(e.label != clf.negative_label and has_actor_spans(e) for e in train_ex):
+        return None
+    log.info("fitting the actor head (source/target spans)")
+    from transformers.utils import logging as hf_logging
+
+    fit = fit_actor_head(clf, train_ex, epochs=cfg.actor_epochs, layers=cfg.actor_layers, seed=cfg.seed,
+                         progress=hf_logging.is_progress_bar_enabled())  # off with --quiet
+    clf.actor_head, clf.actor_config = fit.head, fit.config
+    return fit.report
+
+
+def actor_data_hashes(cfg: TrainConfig) -> dict[str, Any]:
+    """The files the actor head was fitted and scored on, as they were then (sha256)."""
+    return {**{f"train_file[{i}]": source_sha256(cfg, src) for i, src in enumerate(cfg.train_sources)},
+            **{name: source_sha256(cfg, getattr(cfg, name)) for name in ("dev_file", "test_file") if getattr(cfg, name)},
+            **{extra.display_name: source_sha256(cfg, extra) for extra in cfg.extra_eval_files}}
+
+
+def add_actor_head(cfg: TrainConfig, model_dir: str | Path, *, export: bool = True,
+                   check_file: str | Path | None = None) -> dict[str, Any]:
+    """Give a trained model an actor head without touching its encoder or its sentence head: fit the
+    head on ``cfg``'s training data, write ``actors.safetensors`` and ``claimclf.json``, remake the
+    ONNX copies (with ``actor_logits``), re-score every evaluation set of ``cfg`` and update
+    ``metrics.json`` and the model card. The folder is replaced only when all of that worked."""
+    from .model import META_FILE, ClaimClassifier
+
+    model_dir = Path(model_dir)
+    started = time.time()
+    clf = ClaimClassifier.load(model_dir, backend="torch")
+    labels, train_ex, dev_ex, _ = load_splits(cfg)
+    if tuple(labels) != clf.labels:
+        raise ClaimClfError(f"{model_dir}: its labels {list(clf.labels)} are not the config's {list(labels)}")
+    report = fit_actors(clf, cfg.model_copy(update={"actor_head": True}), train_ex)
+    if report is None:
+        raise ClaimClfError("the training data gives no source/target spans for the actor head")
+    tmp_out = model_dir.with_name(model_dir.name + f".partial-{os.getpid()}")
+    if tmp_out.exists():
+        shutil.rmtree(tmp_out)
+    shutil.copytree(model_dir, tmp_out, symlinks=False)
+    from .actor_head import save_head
+
+    save_head(clf.actor_head, clf.actor_config, tmp_out)
+    meta = json.loads((tmp_out / META_FILE).read_text(encoding="utf-8"))
+    meta["actors"] = clf.actor_config.as_dict()
+    (tmp_out / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    metrics_file = tmp_out / "metrics.json"
+    metrics = json.loads(metrics_file.read_text(encoding="utf-8")) if metrics_file.exists() else {}
+    if export:
+        from .onnx_export import export_onnx
+
+        if check_file is not None:
+            exported = export_onnx(tmp_out, check_file=check_file)
+        else:
+            exported = export_onnx(tmp_out, calibration=[e.text for e in dev_ex], check_examples=dev_ex)
+        metrics["onnx"] = exported.as_dict()
+    clf = ClaimClassifier.load(tmp_out, backend="torch")
+    evals = {"dev": cfg.dev_file, **({"test": cfg.test_file} if cfg.test_file else {}),
+             **({"articles": cfg.articles_file} if cfg.articles_file else {}),
+             **{extra.display_name: extra for extra in cfg.extra_eval_files}}
+    metrics["config"] = cfg.model_dump()
+    metrics["actor_head"] = {**report, "added_seconds": round(time.time() - started, 1),
+                             "data": actor_data_hashes(cfg)}
+    metrics.setdefault("eval", {}).update({name: evaluate_source(clf, cfg, src).metrics for name, src in evals.items()})
+    metrics_file.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    from .modelcard import write_model_card
+
+    write_model_card(tmp_out, metrics)
+    readable_files(tmp_out)
+    _swap_into_place(tmp_out, model_dir)
     return metrics
 
 
