@@ -294,3 +294,14 @@ def read_examples_ok(f, record) -> bool:
 
     f.write_text(json.dumps(record) + "\n")
     return read_examples(f)[0].meta["source"]["country"] == "TUR"
+
+
+def test_length_batches_bound_padding_and_size():
+    from claimclf.model import length_batches
+
+    lengths = [4, 5, 10, 20, 23, 24, 24, 26, 28, 28, 28, 32, 33, 37, 40, 41, 41, 42, 44, 44, 48, 48, 58, 61, 64, 68, 70]
+    batches = length_batches(list(range(len(lengths))), lengths, 32)
+    assert [i for b in batches for i in b] == list(range(len(lengths)))  # order kept, nothing lost
+    assert all(lengths[b[-1]] <= 1.25 * lengths[b[0]] + 8 for b in batches)
+    assert len(batches) == 4
+    assert all(len(b) <= 3 for b in length_batches(list(range(len(lengths))), lengths, 3))

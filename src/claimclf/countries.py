@@ -16,6 +16,7 @@ import re
 import unicodedata
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 TABLE = "country_names.tsv"
 _MAX_WORDS = 6
@@ -86,19 +87,30 @@ def _index() -> tuple[dict[str, str], dict[str, str]]:
         for col in cols[1:]:
             for name in col.split("|"):
                 add(name, code)
-    try:
-        import pycountry
-    except ImportError:  # pragma: no cover - a core dependency
-        pycountry = None
-    if pycountry is not None:
-        for c in pycountry.countries:
-            if c.alpha_3 not in codes:  # dependent territories ("Jersey", "Réunion") collide with common words
-                continue
-            for attr in ("name", "official_name", "common_name"):
-                value = getattr(c, attr, None)
-                if value:
-                    add(value, c.alpha_3)
+    for c in _iso_countries():
+        if c.get("alpha_3") not in codes:  # dependent territories ("Jersey", "Réunion") collide with common words
+            continue
+        for attr in ("name", "official_name", "common_name"):
+            if c.get(attr):
+                add(c[attr], c["alpha_3"])
     return folded, exact
+
+
+def _iso_countries() -> list[dict[str, str]]:
+    """ISO 3166-1 entries from pycountry's database file. Read directly: importing pycountry
+    itself costs about 90 ms (package metadata), a tenth of predict's start-up."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.find_spec("pycountry")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        db = Path(folder) / "databases" / "iso3166-1.json"
+        if db.is_file():
+            return json.loads(db.read_text(encoding="utf-8"))["3166-1"]
+    import pycountry  # another layout: ask the library
+
+    return [{k: getattr(c, k, None) for k in ("alpha_3", "name", "official_name", "common_name")}
+            for c in pycountry.countries]
 
 
 def country_code(text: str | None) -> str | None:

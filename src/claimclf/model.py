@@ -193,6 +193,20 @@ def threshold_decisions(probs: np.ndarray, labels: Sequence[str],
     return np.where(demoted, neg_i, top), demoted
 
 
+def length_batches(order: Sequence[int], lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Batches of ``order`` (indices sorted by length) of at most ``batch_size``, a new batch also
+    starting where the next sentence would pad the batch beyond 1.25 times its first length plus
+    8 tokens: a short article's 27 sentences of 4 to 70 tokens ran 1.6x slower as one padded batch.
+    Scores do not depend on the batching (each sentence is scored alone, padding masked)."""
+    batches: list[list[int]] = []
+    for i in order:
+        if (not batches or len(batches[-1]) >= batch_size
+                or lengths[i] > 1.25 * lengths[batches[-1][0]] + 8):
+            batches.append([])
+        batches[-1].append(int(i))
+    return batches
+
+
 def _softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=-1, keepdims=True)
     e = np.exp(z)
@@ -470,8 +484,7 @@ class ClaimClassifier:
                     token_scores[i] = actor[row, : len(encoded[i][0])]
 
         order = sorted(range(len(texts)), key=lambda i: len(encoded[i][0]))
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
+        for idx in length_batches(order, [len(e[0]) for e in encoded], batch_size):
             score(idx)
             if progress is not None:
                 progress(len(idx))
@@ -483,8 +496,8 @@ class ClaimClassifier:
                 unsure |= probs.argmax(axis=1) != self.labels.index(self.negative_label)
             unsure = np.flatnonzero(unsure)
             unsure = sorted(unsure, key=lambda i: len(encoded[i][0]))  # input order -> length order, little padding
-            for start in range(0, len(unsure), batch_size):
-                score(unsure[start : start + batch_size], self._refine)
+            for idx in length_batches(unsure, [len(e[0]) for e in encoded], batch_size):
+                score(idx, self._refine)
         if with_actors:
             cfg = self.actor_config
             act_cols = [self.labels.index(a) for a in cfg.acts]
