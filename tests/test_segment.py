@@ -44,3 +44,22 @@ def test_offsets_are_monotonic_on_long_text():
     sents = segment(text)
     assert all(a.end <= b.start for a, b in zip(sents, sents[1:]))
     assert all(text[s.start : s.end] == s.text for s in sents)
+
+
+def test_huge_line_pieces_give_the_same_sentences_in_parallel(monkeypatch):
+    """A line over PARALLEL_LINE is cut into pieces at plain sentence ends; the sentences are the same
+    whether the pieces are segmented in one process or several, and never cut mid-word."""
+    import claimclf.segment as sg
+
+    monkeypatch.setattr(sg, "PARALLEL_LINE", 30_000)
+    monkeypatch.setattr(sg, "PIECE", 12_000)
+    unit = ("The U.S. Army said on Monday that Gen. Smith would visit the base. Talks went on for hours "
+            "without an agreement. ")
+    line = unit * (60_000 // len(unit))
+    pieces = sg._pieces(line)
+    assert len(pieces) >= 4 and "".join(pieces) == line
+    assert all(p.endswith(". ") and p[:-2].endswith(("base", "agreement")) for p in pieces[:-1])  # not after U.S.
+    serial = sg.segment(line)
+    assert sg.segment(line, processes=2) == serial
+    assert all(line[s.start:s.end] == s.text for s in serial)
+    assert sum(s.text.startswith("The U.S. Army") for s in serial) == len(line) // len(unit)

@@ -63,6 +63,7 @@ def _one_line(message: object) -> str:
 
 
 def cmd_predict(args) -> int:
+    from .model import available_cpus
     from .predict import run_predict
 
     inputs = list(args.inputs)
@@ -89,7 +90,8 @@ def cmd_predict(args) -> int:
     progress = not args.quiet and sys.stderr.isatty() if args.progress is None else args.progress
     stats = run_predict(clf, inputs, output=args.output, fmt=fmt, sentences=bool(args.sentences),
                         threshold=args.threshold, batch_size=args.batch_size, resume=args.resume,
-                        progress=progress, engine=args.engine, prepared=prepared)
+                        progress=progress, engine=args.engine, prepared=prepared,
+                        segment_processes=available_cpus())  # only a line of over 400,000 characters uses them
     if args.output and not args.quiet:
         if stats.complete_already:
             print(f"{stats.output} is already the finished output of these inputs: nothing to do", file=sys.stderr)

@@ -62,7 +62,8 @@ class PredictStats:
     complete_already: bool = False  # resume found the finished output of these inputs
 
 
-def iter_units(files: Sequence[InputFile | Path], *, sentences: bool = False) -> Iterator[Unit]:
+def iter_units(files: Sequence[InputFile | Path], *, sentences: bool = False,
+               segment_processes: int = 1) -> Iterator[Unit]:
     """Every sentence of every input, in input order (deterministic, so resume can skip)."""
     if sentences:
         for item in files:
@@ -74,7 +75,7 @@ def iter_units(files: Sequence[InputFile | Path], *, sentences: bool = False) ->
     from .segment import segment
 
     for article in iter_articles(files):
-        for i, s in enumerate(segment(article.text)):
+        for i, s in enumerate(segment(article.text, processes=segment_processes)):
             yield Unit(article.id, i, s.start, s.end, s.text)
 
 
@@ -408,12 +409,14 @@ def run_predict(
     engine: str = "local",
     stream: IO[str] | None = None,
     prepared: tuple[list[InputFile], int] | None = None,
+    segment_processes: int = 1,
 ) -> PredictStats:
     """Classify every sentence of ``inputs`` and write one record per sentence.
 
     ``output=None`` writes to ``stream`` (default stdout). ``engine="ray"`` runs the
     classification as a Ray Data job (``pip install claimclf[ray]``). ``prepared``:
     the result of :func:`prepare_inputs` when the caller has validated already.
+    ``segment_processes``: processes for segmenting a huge line (see :func:`claimclf.segment.segment`).
     """
     if fmt not in FORMATS:
         raise ClaimClfError(f"unknown format '{fmt}' (choose from {', '.join(FORMATS)})")
@@ -452,7 +455,7 @@ def run_predict(
             kept, keep_bytes = _complete_records(partial, fmt, n_columns)
         elif out_path.exists():
             done, _ = _complete_records(out_path, fmt, n_columns)
-            units = iter_units(files, sentences=sentences)
+            units = iter_units(files, sentences=sentences, segment_processes=segment_processes)
             if all(_same_record(r, next(units, None) or Unit("", -1, -1, -1, ""), fmt) for r in done) and \
                     next(units, None) is None:
                 stats.output, stats.complete_already = str(out_path), True
@@ -464,7 +467,7 @@ def run_predict(
 
     bar = tqdm(total=total_records, unit="article" if not sentences else "sent", disable=not progress,
                file=sys.stderr, dynamic_ncols=True)
-    units = iter_units(files, sentences=sentences)
+    units = iter_units(files, sentences=sentences, segment_processes=segment_processes)
     try:
         for i, rec in enumerate(kept):  # written before the interruption: check each is this run's record
             unit = next(units, None)
