@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from claimclf import ClaimClassifier
-from claimclf.actors import Actor, best_span, channel, decode_actors, token_targets
+from claimclf.actors import Actor, best_span, breaker_tokens, channel, decode_actors, token_targets
 from claimclf.baselines import first_names_baseline
 from claimclf.countries import TABLE, country_code
 from claimclf.data import Example
@@ -86,6 +86,30 @@ def test_decode_actors_widens_to_words_and_codes_countries():
     assert tgt == Actor("Greece", 15, 21, "GRC")
     # another act's channels say nothing: both null
     assert decode_actors(sentence, logits, offsets, 1) == (None, None)
+
+
+def test_span_never_runs_across_a_verb_of_saying():
+    sentence = "Jean-Marc Simon, told Radio France that Gbagbo lied."
+    #           [CLS] Jean - Marc Simon , told Radio France that Gbagbo lied . [SEP]
+    offsets = [(0, 0), (0, 4), (4, 5), (5, 9), (10, 15), (15, 16), (17, 21), (22, 27), (28, 34), (35, 39),
+               (40, 46), (47, 51), (51, 52), (0, 0)]
+    blocked = breaker_tokens(sentence, np.array(offsets))
+    assert blocked.tolist() == [i == 6 for i in range(len(offsets))]  # "told" only
+    logits = np.full((len(offsets), 16), -5.0)
+    act = 0
+    logits[1, channel(act, "source", "start")] = 5
+    logits[8, channel(act, "source", "end")] = 5  # the head's best end is past "told"
+    logits[4, channel(act, "source", "end")] = 3  # the next best ends the name
+    logits[10, channel(act, "target", "start")] = logits[10, channel(act, "target", "end")] = 5
+    src, tgt = decode_actors(sentence, logits, offsets, act)
+    assert src == Actor("Jean-Marc Simon", 0, 15, None)
+    assert tgt.text == "Gbagbo"
+    # without the verb the long span stands; a capitalised "Said" (a name) is no verb
+    assert not breaker_tokens("Said Abdullo Nuri accused", np.array([(0, 4), (5, 12)])).any()
+    start, end, valid = np.zeros(4), np.zeros(4), np.array([False, True, True, True])
+    start[1], end[3] = 5.0, 5.0
+    assert best_span(start, end, valid, max_tokens=5) == (1, 3)
+    assert best_span(start, end, valid, max_tokens=5, blocked=np.array([False, False, True, False])) in {(1, 1), (3, 3)}
 
 
 def test_token_targets():
