@@ -4,6 +4,7 @@ with one line instead of a traceback. Each test names the case it covers."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import shutil
@@ -103,7 +104,7 @@ def test_resume_refuses_a_partial_from_other_inputs_or_options(tclf, tmp_path, m
     out = tmp_path / "out.jsonl"
     partial = _interrupted(tclf, arts, out, monkeypatch)
     before = partial.read_bytes()
-    with pytest.raises(ClaimClfError, match="other the inputs"):
+    with pytest.raises(ClaimClfError, match=r"changed: the inputs"):
         run_predict(tclf, [other], output=out, resume=True)
     with pytest.raises(ClaimClfError, match="--threshold"):
         run_predict(tclf, [arts], output=out, resume=True, threshold=0.7)
@@ -159,14 +160,15 @@ def test_csv_resume_cuts_a_torn_multiline_record_at_the_record_boundary(tclf, tm
     assert out.read_bytes() == full.read_bytes()
 
 
-def test_jsonl_resume_with_unicode_line_separators(tclf, tmp_path, monkeypatch):
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_resume_with_unicode_line_separators(tclf, tmp_path, monkeypatch, fmt):
     arts = articles(tmp_path / "a.jsonl", extra=" Line\u2028separator and next\x85line.")
-    full = tmp_path / "full.jsonl"
-    run_predict(tclf, [arts], output=full)
-    assert "\u2028" in full.read_text(encoding="utf-8")
-    out = tmp_path / "out.jsonl"
-    _interrupted(tclf, arts, out, monkeypatch)
-    run_predict(tclf, [arts], output=out, resume=True, chunk_size=5)
+    full = tmp_path / f"full.{fmt}"
+    run_predict(tclf, [arts], output=full, fmt=fmt)
+    assert "\u2028" in full.read_text(encoding="utf-8") and "\x85" in full.read_text(encoding="utf-8")
+    out = tmp_path / f"out.{fmt}"
+    _interrupted(tclf, arts, out, monkeypatch, fmt=fmt)
+    run_predict(tclf, [arts], output=out, fmt=fmt, resume=True, chunk_size=5)
     assert out.read_bytes() == full.read_bytes()
 
 
@@ -246,12 +248,14 @@ def test_folders_recurse_with_relative_ids_and_no_links_out(capsys, tiny_model, 
 
 def test_model_folders_with_custom_code_are_refused(capsys, tiny_model, tmp_path, tiny_base):
     bad = tmp_path / "remote"
-    shutil.copytree(tiny_model, bad, ignore=shutil.ignore_patterns("onnx"))
+    shutil.copytree(tiny_model, bad)
+    assert (bad / "onnx").is_dir()
     cfg = json.loads((bad / "config.json").read_text())
     cfg["auto_map"] = {"AutoModelForSequenceClassification": "evil.Model"}
     (bad / "config.json").write_text(json.dumps(cfg))
-    code, _, err = run(capsys, "predict", SEED, "--model", bad, "--backend", "torch")
-    assert code == 1 and "custom code" in err
+    for backend in ("torch", "auto", "onnx"):  # the ONNX path runs no model code, but such a folder is no claimclf model
+        code, _, err = run(capsys, "predict", SEED, "--model", bad, "--backend", backend)
+        assert code == 1 and "custom code" in err, backend
     base = tmp_path / "base"
     shutil.copytree(tiny_base, base)
     (base / "tokenizer_config.json").write_text(json.dumps({"auto_map": {"AutoTokenizer": ["evil.Tok", None]}}))
@@ -306,6 +310,22 @@ def test_table_never_sends_control_characters_and_wraps(capsys, tiny_model, tmp_
     assert "very very" in out and out.count("\n") >= 5  # the long sentence is wrapped, whole
     text_lines = [line for line in out.splitlines() if "»" not in line]  # not the "» source → target" line
     assert "".join("".join(text_lines).split()).count("very") == 40
+
+
+def test_table_shows_the_act_a_threshold_turned_into_other():
+    from claimclf.predict import TableWriter
+
+    scores = {"accusation": 0.02, "denial": 0.01, "agreement": 0.01, "military_deployment": 0.906, "other": 0.054}
+    below = {"id": "a", "sentence": 0, "text": "Troops moved.", "label": "other", "score": 0.054, "scores": scores,
+             "from_threshold": True}
+    assert TableWriter.shown(below) == ("other (military_deployment)", "0.906*")
+    sure = {**below, "label": "military_deployment", "score": 0.9996, "from_threshold": False}
+    assert TableWriter.shown(sure) == ("military_deployment", ">0.999 ")
+    buf = io.StringIO()
+    writer = TableWriter(buf, tuple(scores))
+    writer.header()
+    writer.write([below, sure])
+    assert "other (military_deployment)  0.906*  Troops moved." in buf.getvalue()  # the label whole, never cut
 
 
 # ------------------------------------------------------------- tracebacks become one-line errors

@@ -80,11 +80,12 @@ class FrozenEmbeddingBaseline(_SklearnBase):
         super().__init__(labels)
         from transformers import AutoModel, AutoTokenizer
 
-        from .model import resolve_base_model
+        from .model import check_model_folder, resolve_base_model
 
         path = resolve_base_model(base_model)
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.encoder = AutoModel.from_pretrained(path, use_safetensors=True).eval()
+        check_model_folder(path)  # no custom code, no pickled weights
+        self.tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+        self.encoder = AutoModel.from_pretrained(path, use_safetensors=True, trust_remote_code=False).eval()
         self.max_length = max_length
         self._cache: dict[str, np.ndarray] = {}
 

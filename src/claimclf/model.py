@@ -297,6 +297,7 @@ class ClaimClassifier:
         path = Path(path) if path is not None else default_model_path()
         if not (path / "config.json").exists():
             raise ClaimClfError(f"{path}: not a model folder (no config.json)")
+        check_model_folder(path)  # every backend: no folder with custom code, no pickled weights
         meta = cls._read_meta(path)
         config = _read_config(path)
         meta.setdefault("id2label", {int(k): v for k, v in config["id2label"].items()})
@@ -329,7 +330,6 @@ class ClaimClassifier:
                                f"{path} has no ONNX copy (claimclf export-onnx), so it")
         from transformers import AutoTokenizer
 
-        check_model_folder(path)
         tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=False)
         model = _load_torch_model(path, device, threads)
         clf = cls(model, tokenizer, device=device, path=path, meta=meta,

@@ -175,7 +175,7 @@ class TableWriter(Writer):
 
     def header(self):
         self.width = max(60, shutil.get_terminal_size((120, 20)).columns)
-        self.fh.write(f"{'id':<24} {'#':>3}  {'label':<19} {'score':>6}  text\n")
+        self.fh.write(f"{'id':<24} {'#':>3}  {'label':<27} {'score':>6}  text\n")
         self.fh.write("-" * min(self.width, 120) + "\n")
 
     @staticmethod
@@ -202,14 +202,14 @@ class TableWriter(Writer):
         return f"» {show(r.get('source'))} → {show(r.get('target'))}"
 
     def write(self, records):
-        indent = 24 + 1 + 3 + 2 + 19 + 1 + 7 + 2
+        indent = 24 + 1 + 3 + 2 + 27 + 1 + 7 + 2
         room = max(20, self.width - indent)
         for r in records:
             ident = printable(r["id"])
             ident = ident if len(ident) <= 24 else "…" + ident[-23:]
             lines = textwrap.wrap(printable(r["text"]), room, break_long_words=True) or [""]
             label, score = self.shown(r)
-            self.fh.write(f"{ident:<24} {r['sentence']:>3}  {label[:19]:<19} {score:>7}  {lines[0]}\n")
+            self.fh.write(f"{ident:<24} {r['sentence']:>3}  {label:<27} {score:>7}  {lines[0]}\n")
             for line in lines[1:]:
                 self.fh.write(" " * indent + line + "\n")
             who = self.actors(r)
@@ -450,8 +450,8 @@ def run_predict(
                                     "missing or unreadable); delete it to start again") from None
             diff = _differences(old, manifest)
             if diff:
-                raise ClaimClfError(f"{partial}: cannot resume: it is a run with other {', '.join(diff)}; delete it "
-                                    "or drop --resume to start again")
+                raise ClaimClfError(f"{partial}: cannot resume: not the same run (changed: {', '.join(diff)}); "
+                                    "delete it or drop --resume to start again")
             kept, keep_bytes = _complete_records(partial, fmt, n_columns)
         elif out_path.exists():
             done, _ = _complete_records(out_path, fmt, n_columns)
