@@ -154,9 +154,10 @@ def test_evaluate_articles_file(capsys, tiny_model):
 
 
 def test_train_command(capsys, tiny_config_file, tmp_path):
-    code, out, _ = run(capsys, "train", "--config", tiny_config_file, "--output", tmp_path / "m", "--epochs", "1",
-                       "--quiet")
+    code, out, err = run(capsys, "train", "--config", tiny_config_file, "--output", tmp_path / "m", "--epochs", "1",
+                         "--quiet")
     assert code == 0 and "model written to" in out
+    assert "%|" not in err and "it/s]" not in err  # --quiet: no progress bars (the trainer's, datasets', the head's)
     assert (tmp_path / "m" / "model.safetensors").exists()
     assert not list(tmp_path.glob("m.partial*"))
 
