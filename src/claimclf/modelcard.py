@@ -52,6 +52,20 @@ def _data_line(name: str, d: dict[str, Any]) -> str:
             + (f", seen {d['repeat']}x an epoch" if d.get("repeat", 1) > 1 else ""))
 
 
+def _teacher_lines(teacher: dict[str, Any] | None) -> list[str]:
+    """The distillation line of the card (nothing for a run without a teacher)."""
+    if not teacher:
+        return []
+    dev = teacher.get("dev") or {}
+    on_dev = (f"; the teacher's own dev macro-F1 {dev['macro_f1']:.3f}, false alarms "
+              f"{dev['false_alarm_rate']:.3f}" if dev.get("macro_f1") is not None
+              and dev.get("false_alarm_rate") is not None else "")
+    return [f"- distilled from the teacher `{Path(str(teacher.get('model'))).name}` (base "
+            f"`{teacher.get('base_model')}`): loss weight {teacher.get('weight')} on its scores at temperature "
+            f"{teacher.get('temperature')}, over {teacher.get('scored_texts')} texts of which "
+            f"{teacher.get('unlabeled_sentences')} unlabeled sentences{on_dev}"]
+
+
 def write_model_card(model_dir: str | Path, metrics: dict[str, Any]) -> Path:
     """Write ``README.md`` into ``model_dir``; sections from ``thresholds.md``,
     ``comparison.md``, ``errors_by_kind.md`` and ``heldout_notes.md`` there (written by
@@ -87,6 +101,7 @@ def write_model_card(model_dir: str | Path, metrics: dict[str, Any]) -> Path:
               f"- method: {cfg.get('method')}; epochs {cfg.get('epochs')}, learning rate {cfg.get('learning_rate')}, "
               f"batch size {cfg.get('batch_size')}, max length {cfg.get('max_length')}, seed {cfg.get('seed')}, "
               f"class weighting `{cfg.get('class_weighting')}`, weights saved as {cfg.get('save_dtype')}",
+              *_teacher_lines(metrics.get("teacher")),
               f"- sentences: {metrics.get('counts', {})}"
               + (" (original corpus written for the project and real news labeled by offsets; see "
                  "`training/data/README.md` and `training/real_news/README.md`)" if default else ""),

@@ -201,7 +201,8 @@ def select_predictions(logits: np.ndarray, gold: list[str], labels: tuple[str, .
 
 def _finish(cfg: TrainConfig, model, tokenizer, labels: tuple[str, ...], train_ex: list[Example],
             dev_ex: list[Example], test_ex: list[Example] | None, history: list[dict[str, Any]],
-            averaged: list[str], output: Path, started: float) -> dict[str, Any]:
+            averaged: list[str], output: Path, started: float, *,
+            teacher: dict[str, Any] | None = None) -> dict[str, Any]:
     """From the chosen weights to the model folder: temperature and thresholds on dev, the
     save, every evaluation, the ONNX copies, metrics.json and the card; then swap into place."""
     import torch
@@ -248,6 +249,7 @@ def _finish(cfg: TrainConfig, model, tokenizer, labels: tuple[str, ...], train_e
         "calibration": {"temperature": clf.temperature, "dev_ece_before": ece_before, "dev_ece_after": ece_after},
         "thresholds": threshold_fit,
         "actor_head": actor_report,
+        "teacher": teacher,
         "versions": {"transformers": transformers.__version__, "torch": torch.__version__},
     }
     evals = {"dev": cfg.dev_file}
@@ -391,7 +393,23 @@ def train(cfg: TrainConfig, output: str | Path | None = None, *, progress: bool 
     def tokenize(batch):
         return tokenizer(batch["text"], truncation=True, max_length=cfg.max_length)
 
-    train_ds = examples_to_dataset(train_ex, labels).map(tokenize, batched=True, remove_columns=["id", "text"])
+    teacher_cfg = cfg.resolved_teacher()
+    teacher_report = None
+    if teacher_cfg is not None:  # distillation: the teacher scores every training text once, first
+        import datasets
+
+        from .distill import prepare
+
+        log.info("scoring the training sentences with the teacher %s", teacher_cfg.model)
+        columns, teacher_report = prepare(
+            teacher_cfg, labels, train_ex, batch_size=cfg.eval_batch_size, progress=progress,
+            dev=lambda teacher: evaluate_source(teacher, cfg, cfg.dev_file, progress=False).metrics)
+        train_ds = datasets.Dataset.from_dict(columns, features=datasets.Features({
+            "text": datasets.Value("string"), "label": datasets.Value("int64"),
+            "teacher": datasets.Sequence(datasets.Value("float32"))}))
+        train_ds = train_ds.map(tokenize, batched=True, remove_columns=["text"])
+    else:
+        train_ds = examples_to_dataset(train_ex, labels).map(tokenize, batched=True, remove_columns=["id", "text"])
     dev_ds = examples_to_dataset(dev_ex, labels).map(tokenize, batched=True, remove_columns=["id", "text"])
     weights = class_weights(train_ex, labels, cfg.class_weighting, cfg.class_weights)
 
@@ -408,10 +426,18 @@ def train(cfg: TrainConfig, output: str | Path | None = None, *, progress: bool 
     class _Trainer(Trainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             gold = inputs.pop("labels")
+            teacher = inputs.pop("teacher", None)  # training batches of a distillation run
             outputs = model(**inputs)
             w = torch.tensor(weights, dtype=outputs.logits.dtype, device=outputs.logits.device) if weights else None
-            loss = torch.nn.functional.cross_entropy(outputs.logits, gold, weight=w,
-                                                     label_smoothing=cfg.label_smoothing)
+            if teacher is not None:
+                from .distill import distillation_loss
+
+                loss = distillation_loss(outputs.logits, gold, teacher, weight=teacher_cfg.weight,
+                                         temperature=teacher_cfg.temperature, class_weights=w,
+                                         label_smoothing=cfg.label_smoothing)
+            else:
+                loss = torch.nn.functional.cross_entropy(outputs.logits, gold, weight=w,
+                                                         label_smoothing=cfg.label_smoothing)
             return (loss, outputs) if return_outputs else loss
 
     workdir = Path(tempfile.mkdtemp(prefix="claimclf-train-"))
@@ -439,6 +465,7 @@ def train(cfg: TrainConfig, output: str | Path | None = None, *, progress: bool 
             disable_tqdm=not progress,
             use_cpu=not torch.cuda.is_available(),
             dataloader_num_workers=0,
+            remove_unused_columns=teacher_cfg is None,  # keep the 'teacher' column for compute_loss
         )
         trainer = _Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=dev_ds,
                            data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
@@ -456,7 +483,7 @@ def train(cfg: TrainConfig, output: str | Path | None = None, *, progress: bool 
         model = model.to("cpu").float().eval()
 
         metrics = _finish(cfg, model, tokenizer, labels, train_ex, dev_ex, test_ex, history, averaged, output,
-                          started)
+                          started, teacher=teacher_report)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return TrainResult(output, metrics)
