@@ -207,3 +207,16 @@ def test_restarts_score_with_the_teacher_once(tiny_config_file, tiny_model, tmp_
                     encoding="utf-8")
     changed, report = distill.prepare(cfg, labels, train, progress=False)
     assert len(loads) == 2 and report["unlabeled_sentences"] == 4 and "Fog closed the port." in changed["text"]
+
+
+def test_train_command_takes_a_teacher(capsys, tiny_config_file, tiny_model, tmp_path):
+    out = tmp_path / "m"
+    code = main(["train", "--config", str(tiny_config_file), "--output", str(out),
+                 "--teacher", str(tiny_model), "--quiet"])
+    assert code == 0 and "model written to" in capsys.readouterr().out
+    report = json.loads((out / "metrics.json").read_text(encoding="utf-8"))["teacher"]
+    assert Path(report["model"]) == tiny_model.resolve() and report["weight"] == 0.5 and report["temperature"] == 2.0
+    assert main(["train", "--config", str(tiny_config_file), "--output", str(tmp_path / "n"),
+                 "--teacher", str(tmp_path / "nowhere"), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "nowhere" in err and not (tmp_path / "n").exists()

@@ -132,6 +132,15 @@ def cmd_train(args) -> int:
     from .train import load_splits, train, train_restarts
 
     cfg = load_config(args.config, epochs=args.epochs, seed=args.seed, base_model=args.base_model)
+    if args.teacher:  # the config's teacher settings (weight, temperature, unlabeled) with this model
+        from pathlib import Path
+
+        from .config import TeacherConfig
+
+        model = str(Path(args.teacher).expanduser().resolve())
+        teacher = cfg.teacher.model_copy(update={"model": model}) if cfg.teacher else TeacherConfig(model=model)
+        root, cfg = cfg._root, cfg.model_copy(update={"teacher": teacher})
+        cfg._root = root
     load_splits(cfg)  # validate the data before any model is loaded
     if args.seeds:
         result = train_restarts(cfg, args.seeds, args.output, progress=not args.quiet)
@@ -250,7 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--seed", type=int, help="override the config's seed")
     seed.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
                       help="restarts: train once per seed, keep the run that ranks best on dev (test never decides)")
-    p.add_argument("--base-model", metavar="PATH_OR_ID", help="override the config's base model")
+    p.add_argument("--base-model", metavar="PATH_OR_ID",
+                   help="override the config's base model: a folder, a hub id, 'packaged' (all-MiniLM-L6-v2) or "
+                        "'all-mpnet-base-v2' (from its PyPI parts)")
+    p.add_argument("--teacher", metavar="DIR", help="distill from this trained model (the config's teacher "
+                   "settings, or weight 0.5 and temperature 2)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_train)
 
