@@ -248,3 +248,16 @@ def test_cli_starts_fast_without_torch():
             "try:\n    c.main(['predict', '--help'])\nexcept SystemExit:\n    pass\n"
             "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'heavy import'\n")
     subprocess.run([sys.executable, "-c", code], check=True, stdout=subprocess.DEVNULL)
+
+
+def test_warnings_are_one_line_without_source_code(capsys, tiny_model, tmp_path):
+    """A sentence over the model's max_length is truncated with a warning: one `claimclf: warning:` line,
+    not Python's two-line format with the file, line number and source code."""
+    long = tmp_path / "long.txt"
+    long.write_text("The minister accused the rebels of " + "shelling the market and " * 40 + "the port.\n",
+                    encoding="utf-8")
+    code, out, err = run(capsys, "predict", long, "--model", tiny_model, "--format", "jsonl")
+    assert code == 0 and len(out.splitlines()) == 1
+    lines = [line for line in err.splitlines() if "truncated" in line]
+    assert lines and all(line.startswith("claimclf: warning: ") for line in lines)
+    assert "UserWarning" not in err and ".py:" not in err and "self._run(" not in err

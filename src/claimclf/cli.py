@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from . import __version__
 from .errors import ClaimClfError
@@ -57,6 +58,13 @@ def _one_line(message: object) -> str:
     from .predict import printable
 
     return printable(str(message)).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one line on stderr (``claimclf: warning: ...``), without the source line that
+    Python's default format prints; other libraries' warnings name their category."""
+    kind = "" if category is UserWarning else f"{category.__name__}: "
+    print(f"claimclf: warning: {kind}{_one_line(message)}", file=file or sys.stderr)
 
 
 # ---------------------------------------------------------------- commands
@@ -326,7 +334,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return int(args.func(args) or 0)
     except ClaimClfError as exc:
         print(f"claimclf: error: {_one_line(exc)}", file=sys.stderr)
         return 1
