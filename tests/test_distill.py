@@ -220,3 +220,67 @@ def test_train_command_takes_a_teacher(capsys, tiny_config_file, tiny_model, tmp
                  "--teacher", str(tmp_path / "nowhere"), "--quiet"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "nowhere" in err and not (tmp_path / "n").exists()
+
+
+def test_teacher_scores_from_a_file_such_as_predict_output(capsys, tiny_config_file, tiny_model, tmp_path,
+                                                          monkeypatch):
+    """A teacher that ran elsewhere (a GPU machine, another tool) hands over its scores as JSON Lines:
+    `claimclf predict` output works as it is."""
+    import numpy as np
+
+    import claimclf.distill as distill
+    from claimclf import ClaimClassifier
+    from claimclf.config import load_config
+    from claimclf.train import train
+
+    cfg_file = _teacher_config(tiny_config_file, tmp_path, tiny_model)
+    scores = tmp_path / "scores.jsonl"
+    assert main(["predict", str(DATA / "tiny_train.jsonl"), str(tmp_path / "feed"), str(tmp_path / "more.jsonl"),
+                 "--model", str(tiny_model), "--output", str(scores), "--quiet"]) == 0
+    cfg_file.write_text(cfg_file.read_text(encoding="utf-8").replace(f"  model: {tiny_model}\n",
+                                                                     f"  scores: {scores}\n"), encoding="utf-8")
+    seen = []
+    real = distill.distillation_loss
+    monkeypatch.setattr(distill, "distillation_loss", lambda s, g, t, **kw: seen.append(t.clone()) or real(s, g, t, **kw))
+    metrics = train(load_config(cfg_file), tmp_path / "student", progress=False).metrics
+    report = metrics["teacher"]
+    assert report["scores"] == str(scores) and report["scored_texts"] == 43 and report["unlabeled_sentences"] == 3
+    # the file's probabilities reach the loss as log probabilities: the teacher's distribution, unchanged
+    probs = ClaimClassifier.load(tiny_model, backend="torch").predict_proba(["Ships sailed to the gulf."])[0]
+    got = [np.exp(t.numpy()) for t in seen]
+    assert any((np.abs(batch / batch.sum(-1, keepdims=True) - probs).max(-1) < 1e-4).any() for batch in got)
+    assert "distilled from the teacher scores in `scores.jsonl`" in (tmp_path / "student" / "README.md").read_text()
+
+    # a file that lacks some sentences, or a line without usable scores: one line naming the file (and line)
+    short = tmp_path / "short.jsonl"
+    short.write_text("".join(scores.read_text(encoding="utf-8").splitlines(keepends=True)[:10]), encoding="utf-8")
+    cfg_file.write_text(cfg_file.read_text(encoding="utf-8").replace(str(scores), str(short)), encoding="utf-8")
+    assert main(["train", "--config", str(cfg_file), "--output", str(tmp_path / "m"), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "short.jsonl: no scores for 33 of the 43" in err
+    short.write_text(json.dumps({"text": "x", "scores": {"accusation": 1.0}}) + "\n", encoding="utf-8")
+    assert main(["train", "--config", str(cfg_file), "--output", str(tmp_path / "m"), "--quiet"]) == 1
+    assert "short.jsonl:1: 'scores' has no denial, agreement, military_deployment, other" in capsys.readouterr().err
+    with pytest.raises(ClaimClfError, match="either 'model'"):
+        load_config(cfg_file, teacher={"model": str(tiny_model), "scores": str(scores)})
+
+
+def test_read_scores_takes_logits_in_label_order(tmp_path):
+    import numpy as np
+
+    from claimclf.distill import read_scores
+
+    labels = ("a", "b", "other")
+    f = tmp_path / "s.jsonl"
+    f.write_text(json.dumps({"text": "one", "logits": [2.0, -1.0, 0.5]}) + "\n"
+                 + json.dumps({"text": "two", "scores": {"other": 0.5, "a": 0.25, "b": 0.25}}) + "\n", encoding="utf-8")
+    got = read_scores(str(f), labels)
+    assert np.allclose(got["one"], [2.0, -1.0, 0.5]) and np.allclose(np.exp(got["two"]), [0.25, 0.25, 0.5])
+    for bad, why in (({"text": "x", "logits": [1, 2]}, "a list of 3 numbers"),
+                     ({"text": "x", "logits": [1, "b", 2]}, "must be numbers"),
+                     ({"text": "x", "scores": {"a": -1, "b": 1, "other": 1}}, "non-negative"),
+                     ({"scores": {"a": 1, "b": 0, "other": 0}}, "no 'text'"),
+                     ({"text": "x"}, "needs 'scores'")):
+        f.write_text(json.dumps(bad) + "\n", encoding="utf-8")
+        with pytest.raises(ClaimClfError, match=f"s.jsonl:1: .*{why}"):
+            read_scores(str(f), labels)

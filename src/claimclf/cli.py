@@ -146,7 +146,8 @@ def cmd_train(args) -> int:
         from .config import TeacherConfig
 
         model = str(Path(args.teacher).expanduser().resolve())
-        teacher = cfg.teacher.model_copy(update={"model": model}) if cfg.teacher else TeacherConfig(model=model)
+        teacher = (cfg.teacher.model_copy(update={"model": model, "scores": None}) if cfg.teacher
+                   else TeacherConfig(model=model))
         root, cfg = cfg._root, cfg.model_copy(update={"teacher": teacher})
         cfg._root = root
     load_splits(cfg)  # validate the data before any model is loaded

@@ -55,7 +55,9 @@ class TeacherConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(description="the teacher's model folder (a claimclf model with the same labels)")
+    model: str | None = Field(None, description="the teacher's model folder (a claimclf model with the same labels)")
+    scores: str | None = Field(None, description="or its scores, computed elsewhere: JSON Lines with 'text' and "
+                               "'scores' ({label: probability}, as claimclf predict writes) or 'logits' (label order)")
     weight: float = Field(0.5, ge=0, le=1, description="share of the loss from the teacher on labeled sentences "
                                                        "(the rest from the gold label)")
     temperature: float = Field(2.0, gt=0, description="softens teacher and student scores; the KL term is "
@@ -67,6 +69,12 @@ class TeacherConfig(BaseModel):
     @classmethod
     def _one_or_list(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _model_or_scores(self) -> TeacherConfig:
+        if (self.model is None) == (self.scores is None):
+            raise ValueError("give either 'model' (a folder) or 'scores' (a JSON Lines file)")
+        return self
 
 
 def _source(value: Any) -> Any:
@@ -177,6 +185,7 @@ class TrainConfig(BaseModel):
         if self.teacher is None:
             return None
         return self.teacher.model_copy(update={"model": self.path(self.teacher.model),
+                                               "scores": self.path(self.teacher.scores),
                                                "unlabeled": [self.path(u) for u in self.teacher.unlabeled]})
 
     def path(self, value: str | None) -> str | None:

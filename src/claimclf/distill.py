@@ -53,6 +53,41 @@ def unlabeled_sentences(inputs: Sequence[str], known: set[str] | None = None) ->
     return out
 
 
+def read_scores(path: str, labels: Sequence[str]) -> dict[str, np.ndarray]:
+    """A teacher's scores computed elsewhere, by text: JSON Lines with ``text`` and either ``scores``
+    (``{label: probability}`` for every label, as ``claimclf predict`` writes them; kept as log
+    probabilities, which are logits up to a constant) or ``logits`` (a list in ``labels`` order)."""
+    from .data import iter_jsonl
+    from .errors import InputError
+
+    out: dict[str, np.ndarray] = {}
+    for lineno, obj in iter_jsonl(path):
+        text = obj.get("text")
+        if not isinstance(text, str):
+            raise InputError(path, "no 'text' string", lineno)
+        if "logits" in obj:
+            row = obj["logits"]
+            if not isinstance(row, list) or len(row) != len(labels):
+                raise InputError(path, f"'logits' must be a list of {len(labels)} numbers ({', '.join(labels)})", lineno)
+        elif isinstance(obj.get("scores"), dict):
+            missing = [name for name in labels if name not in obj["scores"]]
+            if missing:
+                raise InputError(path, f"'scores' has no {', '.join(missing)}", lineno)
+            row = [obj["scores"][name] for name in labels]
+        else:
+            raise InputError(path, "needs 'scores' ({label: probability}) or 'logits'", lineno)
+        try:
+            values = np.asarray(row, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InputError(path, "scores must be numbers", lineno) from None
+        if not np.isfinite(values).all() or ("logits" not in obj and ((values < 0).any() or values.sum() <= 0)):
+            raise InputError(path, "scores must be finite (probabilities: non-negative, not all 0)", lineno)
+        if "logits" not in obj:
+            values = np.log(np.clip(values / values.sum(), 1e-12, None))
+        out[text] = values.astype(np.float32)
+    return out
+
+
 def teacher_logits(teacher, texts: Sequence[str], *, batch_size: int = 32,
                    progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
     """The teacher's raw logits for each distinct text (its own temperature is not applied:
@@ -103,9 +138,11 @@ def prepare(teacher_cfg, labels: Sequence[str], train: Sequence[Example], *, dev
     if key in _SCORED:
         columns, report = _SCORED[key]
         return columns, dict(report, weight=teacher_cfg.weight, temperature=teacher_cfg.temperature)
-    teacher = load_teacher(teacher_cfg.model, labels)
     unlabeled = unlabeled_sentences(teacher_cfg.unlabeled, known={e.text for e in train})
     texts = list(dict.fromkeys([e.text for e in train] + unlabeled))
+    if teacher_cfg.scores is not None:
+        return _from_scores_file(teacher_cfg, labels, train, unlabeled, texts, key)
+    teacher = load_teacher(teacher_cfg.model, labels)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -129,6 +166,23 @@ def prepare(teacher_cfg, labels: Sequence[str], train: Sequence[Example], *, dev
     return columns, report
 
 
+def _from_scores_file(teacher_cfg, labels, train, unlabeled, texts, key):
+    from .errors import InputError
+
+    logits = read_scores(teacher_cfg.scores, labels)
+    missing = [t for t in texts if t not in logits]
+    if missing:
+        raise InputError(teacher_cfg.scores, f"no scores for {len(missing)} of the {len(texts)} training and unlabeled "
+                                             f"sentences (the first: {missing[0][:80]!r})")
+    report = {"scores": teacher_cfg.scores, "weight": teacher_cfg.weight, "temperature": teacher_cfg.temperature,
+              "unlabeled": list(teacher_cfg.unlabeled), "unlabeled_sentences": len(unlabeled),
+              "scored_texts": len(texts)}
+    columns = distillation_rows(train, unlabeled, labels, logits)
+    _SCORED.clear()
+    _SCORED[key] = (columns, report)
+    return columns, report
+
+
 #: the last run's teacher scores, by :func:`_cache_key`
 _SCORED: dict[tuple, tuple[dict[str, list[Any]], dict[str, Any]]] = {}
 
@@ -145,4 +199,5 @@ def _cache_key(teacher_cfg, labels: Sequence[str], train: Sequence[Example]) -> 
         return tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.is_file())
 
     texts = hashlib.sha256("\n".join(e.text for e in train).encode("utf-8", "surrogatepass")).hexdigest()
-    return (stamp(teacher_cfg.model), tuple(stamp(u) for u in teacher_cfg.unlabeled), tuple(labels), texts)
+    return (stamp(teacher_cfg.model or teacher_cfg.scores), tuple(stamp(u) for u in teacher_cfg.unlabeled),
+            tuple(labels), texts)

@@ -60,8 +60,9 @@ def _teacher_lines(teacher: dict[str, Any] | None) -> list[str]:
     on_dev = (f"; the teacher's own dev macro-F1 {dev['macro_f1']:.3f}, false alarms "
               f"{dev['false_alarm_rate']:.3f}" if dev.get("macro_f1") is not None
               and dev.get("false_alarm_rate") is not None else "")
-    return [f"- distilled from the teacher `{Path(str(teacher.get('model'))).name}` (base "
-            f"`{teacher.get('base_model')}`): loss weight {teacher.get('weight')} on its scores at temperature "
+    which = (f"the teacher `{Path(str(teacher['model'])).name}` (base `{teacher.get('base_model')}`)"
+             if teacher.get("model") else f"the teacher scores in `{Path(str(teacher.get('scores'))).name}`")
+    return [f"- distilled from {which}: loss weight {teacher.get('weight')} on its scores at temperature "
             f"{teacher.get('temperature')}, over {teacher.get('scored_texts')} texts of which "
             f"{teacher.get('unlabeled_sentences')} unlabeled sentences{on_dev}"]
 
