@@ -9,6 +9,10 @@ normalised as sentence-transformers does, fits a logistic regression on the trai
 (real train seen three times, as in the default config), and scores on real dev and written
 dev, at argmax and averaged with the shipped default model's calibrated scores (with per-act
 thresholds fitted on real dev, as the default model's are). Real test is not read.
+
+``--write-scores FILE`` also writes the frozen teacher's out-of-fold scores on every training
+text (5 folds over distinct texts, each scored by a regression that never saw it), the
+``teacher: {scores: FILE}`` of ``training/configs/distilled_frozen_mpnet.yaml``.
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--features", type=Path, default=REPO / "runs" / "mpnet_features.npz")
     ap.add_argument("--model", default=str(REPO / "models" / "default"), help="the model to compare and average with")
+    ap.add_argument("--write-scores", type=Path, metavar="FILE",
+                    help="write the out-of-fold teacher scores of the training texts (JSON Lines) here")
     args = ap.parse_args()
 
     from sklearn.linear_model import LogisticRegression
@@ -95,6 +101,32 @@ def main() -> None:
             s = score(gold, pred, labels)
             f1 = "  ".join(f"{s['per_class'][x]['f1']:5.2f}" for x in labels)
             print(f"{method:44s} {name:12s} {s['false_alarm_rate']:12.3f}  {s['macro_f1']:8.3f}  {f1}")
+    if args.write_scores:
+        write_out_of_fold_scores(train, labels, feats, args.write_scores)
+
+
+def write_out_of_fold_scores(train, labels, feats, path: Path) -> None:
+    """Scores for distillation: each distinct training text scored by a regression fitted on the
+    other four fifths (repeats of a text stay in one fold)."""
+    import json
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import KFold
+
+    distinct = list(dict.fromkeys(e.text for e in train))
+    probs = {}
+    for fit_idx, score_idx in KFold(5, shuffle=True, random_state=0).split(distinct):
+        fit_texts = {distinct[i] for i in fit_idx}
+        rows = [e for e in train if e.text in fit_texts]
+        head = LogisticRegression(C=4.0, max_iter=3000).fit(np.stack([feats[e.text] for e in rows]),
+                                                            [labels.index(e.label) for e in rows])
+        for i, p in zip(score_idx, head.predict_proba(np.stack([feats[distinct[i]] for i in score_idx]))):
+            probs[distinct[i]] = p
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for text in distinct:
+            fh.write(json.dumps({"text": text, "scores": dict(zip(labels, map(float, probs[text])))}) + "\n")
+    print(f"wrote out-of-fold scores for {len(distinct)} texts to {path}")
 
 
 if __name__ == "__main__":
