@@ -141,23 +141,24 @@ def prepare(teacher_cfg, labels: Sequence[str], train: Sequence[Example], *, dev
     unlabeled = unlabeled_sentences(teacher_cfg.unlabeled, known={e.text for e in train})
     texts = list(dict.fromkeys([e.text for e in train] + unlabeled))
     if teacher_cfg.scores is not None:
-        return _from_scores_file(teacher_cfg, labels, train, unlabeled, texts, key)
-    teacher = load_teacher(teacher_cfg.model, labels)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+        logits = _scores_for(teacher_cfg.scores, labels, texts)
+        report: dict[str, Any] = {"scores": teacher_cfg.scores}
+    else:
+        teacher = load_teacher(teacher_cfg.model, labels)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(texts), desc="teacher", unit="sent")
-    try:
-        logits = teacher_logits(teacher, texts, batch_size=batch_size, progress=bar.update if bar else None)
-    finally:
-        if bar is not None:
-            bar.close()
-    report: dict[str, Any] = {"model": teacher_cfg.model, "base_model": teacher.meta.get("base_model"),
-                              "weight": teacher_cfg.weight, "temperature": teacher_cfg.temperature,
-                              "unlabeled": list(teacher_cfg.unlabeled), "unlabeled_sentences": len(unlabeled),
-                              "scored_texts": len(texts)}
-    if dev is not None:
+            bar = tqdm(total=len(texts), desc="teacher", unit="sent")
+        try:
+            logits = teacher_logits(teacher, texts, batch_size=batch_size, progress=bar.update if bar else None)
+        finally:
+            if bar is not None:
+                bar.close()
+        report = {"model": teacher_cfg.model, "base_model": teacher.meta.get("base_model")}
+    report.update(weight=teacher_cfg.weight, temperature=teacher_cfg.temperature,
+                  unlabeled=list(teacher_cfg.unlabeled), unlabeled_sentences=len(unlabeled), scored_texts=len(texts))
+    if teacher_cfg.scores is None and dev is not None:
         scores = dev(teacher)
         report["dev"] = {k: scores.get(k) for k in ("macro_f1", "accuracy", "false_alarm_rate")}
     columns = distillation_rows(train, unlabeled, labels, logits)
@@ -166,21 +167,16 @@ def prepare(teacher_cfg, labels: Sequence[str], train: Sequence[Example], *, dev
     return columns, report
 
 
-def _from_scores_file(teacher_cfg, labels, train, unlabeled, texts, key):
+def _scores_for(path: str, labels: Sequence[str], texts: Sequence[str]) -> dict[str, np.ndarray]:
+    """The scores file's logits; every one of ``texts`` must be in it."""
     from .errors import InputError
 
-    logits = read_scores(teacher_cfg.scores, labels)
+    logits = read_scores(path, labels)
     missing = [t for t in texts if t not in logits]
     if missing:
-        raise InputError(teacher_cfg.scores, f"no scores for {len(missing)} of the {len(texts)} training and unlabeled "
-                                             f"sentences (the first: {missing[0][:80]!r})")
-    report = {"scores": teacher_cfg.scores, "weight": teacher_cfg.weight, "temperature": teacher_cfg.temperature,
-              "unlabeled": list(teacher_cfg.unlabeled), "unlabeled_sentences": len(unlabeled),
-              "scored_texts": len(texts)}
-    columns = distillation_rows(train, unlabeled, labels, logits)
-    _SCORED.clear()
-    _SCORED[key] = (columns, report)
-    return columns, report
+        raise InputError(path, f"no scores for {len(missing)} of the {len(texts)} training and unlabeled "
+                               f"sentences (the first: {missing[0][:80]!r})")
+    return logits
 
 
 #: the last run's teacher scores, by :func:`_cache_key`
