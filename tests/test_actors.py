@@ -283,6 +283,29 @@ def test_evaluate_scores_actors_with_a_baseline(tiny_model):
     assert "actors" not in evaluate(c, DATA / "tiny_dev.jsonl").metrics
 
 
+def test_evaluate_lists_actor_errors(tiny_model, tmp_path):
+    from claimclf.evaluate import normalize_span, write_report
+
+    c = ClaimClassifier.load(tiny_model, backend="torch")
+    result = evaluate(c, DATA / "tiny_train.jsonl")
+    a = result.metrics["actors"]
+    rows = result.actor_errors
+    wrong = {role: sum(role in r["wrong"] for r in rows) for role in ("source", "target")}
+    for role in ("source", "target"):  # one row per sentence with a wrong role, as many as exact match misses
+        assert wrong[role] == round(a["n"] * (1 - a[role]["exact_match"]))
+    assert 0 < len(rows) < a["n"]
+    for r in rows:
+        assert set(r) >= {"id", "text", "act", "predicted_label", "source", "target", "wrong"}
+        for role in r["wrong"]:
+            assert normalize_span(r[role]["gold"]) != normalize_span(r[role]["predicted"])
+    paths = write_report(result, tmp_path / "r")
+    listed = [json.loads(x) for x in paths["actor_errors.jsonl"].open(encoding="utf-8")]
+    assert listed == rows
+    assert "### Actor errors (first 25 of" in (tmp_path / "r" / "report.md").read_text()
+    # no actors scored: no actor error file
+    assert "actor_errors.jsonl" not in write_report(evaluate(c, DATA / "tiny_dev.jsonl"), tmp_path / "d")
+
+
 def test_head_layers_are_checked(tiny_model):
     from claimclf.actor_head import fit_actor_head
     from claimclf.data import read_examples

@@ -131,7 +131,8 @@ def cmd_evaluate(args) -> int:
     print("\n".join(summary_lines(result.metrics)))
     print(metrics_table(result.metrics))
     if paths:
-        print(f"report: {paths['report.md']}  (metrics.json, confusion_matrix.png, errors.jsonl beside it)")
+        beside = ", ".join(name for name in paths if name != "report.md")
+        print(f"report: {paths['report.md']}  ({beside} beside it)")
     return 0
 
 
@@ -250,7 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Score a model on a gold file: sentence JSONL/CSV, or an article file with "
                                    "'sentences' (scored through segmentation).")
     p.add_argument("--gold", required=True, metavar="FILE", help="gold file")
-    p.add_argument("--report-dir", metavar="DIR", help="write metrics.json, report.md, confusion_matrix.png, errors.jsonl")
+    p.add_argument("--report-dir", metavar="DIR", help="write metrics.json, report.md, confusion_matrix.png, errors.jsonl "
+                   "(and actor_errors.jsonl where the gold has actors)")
     p.add_argument("--texts", metavar="DOCS.jsonl",
                    help="--gold is a standoff label file (story id + offsets); read its documents from here")
     p.add_argument("--split", choices=("train", "dev", "test"), help="with --texts: score only this split's stories")

@@ -3,7 +3,7 @@
 ``score()`` turns gold and predicted labels into metrics (scikit-learn);
 ``evaluate()`` runs a classifier over a gold file (sentences, or whole articles
 through segmentation) and ``write_report()`` writes ``metrics.json``,
-``report.md``, ``confusion_matrix.png`` and ``errors.jsonl``.
+``report.md``, ``confusion_matrix.png``, ``errors.jsonl`` (and ``actor_errors.jsonl``).
 """
 
 from __future__ import annotations
@@ -327,6 +327,7 @@ class GoldArticle:
 class EvalResult:
     metrics: dict[str, Any]
     rows: list[dict[str, Any]] = field(default_factory=list)  # one per gold sentence
+    actor_errors: list[dict[str, Any]] = field(default_factory=list)  # gold act sentences with a wrong actor
 
 
 def is_article_gold(path: str | Path) -> bool:
@@ -407,22 +408,24 @@ def evaluate(clf, gold_path: str | Path, *, threshold: float | None = None, batc
                     gold_sets=[e.all_labels for e in examples])
     metrics["gold_file"] = str(gold_path)
     rows = [_row(e, p) for e, p in zip(examples, preds)]
-    _add_actor_metrics(clf, metrics, examples, preds, batch_size)
-    return EvalResult(metrics, rows)
+    actor_errors = _add_actor_metrics(clf, metrics, examples, preds, batch_size)
+    return EvalResult(metrics, rows, actor_errors)
 
 
 def _add_actor_metrics(clf, metrics: dict[str, Any], examples: Sequence[Example], preds: Sequence[Any],
-                       batch_size: int) -> None:
-    """``metrics["actors"]`` where the gold gives actors and the model has an actor head."""
+                       batch_size: int) -> list[dict[str, Any]]:
+    """``metrics["actors"]`` where the gold gives actors and the model has an actor head; returns the
+    actor errors: each gold act sentence whose source or target (extracted for the gold act) does
+    not match the gold exactly, with both sides' text and country code."""
     from .actor_head import has_actor_spans
     from .baselines import first_names_baseline
 
     if not getattr(clf, "has_actors", False):
-        return
+        return []
     acts = set(clf.actor_config.acts)
     idx = [i for i, e in enumerate(examples) if e.label in acts and has_actor_spans(e)]
     if not idx:
-        return
+        return []
     gold = [examples[i] for i in idx]
     extracted = clf.extract_actors([e.text for e in gold], [e.label for e in gold], batch_size=batch_size)
     e2e = [(preds[i].source, preds[i].target) if preds[i].label == examples[i].label else (None, None) for i in idx]
@@ -432,6 +435,35 @@ def _add_actor_metrics(clf, metrics: dict[str, Any], examples: Sequence[Example]
 
     rule = [tuple(cut(e.text, sp) for sp in first_names_baseline(e.text, e.label)) for e in gold]
     metrics["actors"] = score_actors(gold, extracted, e2e, rule)
+    return actor_error_rows(gold, extracted, [preds[i].label for i in idx])
+
+
+def actor_error_rows(gold: Sequence[Example], extracted: Sequence[tuple[Any, Any]],
+                     predicted_labels: Sequence[str]) -> list[dict[str, Any]]:
+    """One row per gold act sentence with a source or target that is not an exact match
+    (SQuAD normalisation), for ``actor_errors.jsonl``: the gold and predicted text and country of
+    both roles, which roles are wrong, and the label the predict path gave the sentence."""
+    def country(span):
+        if span is None or isinstance(span, str):
+            return None
+        return getattr(span, "country", None) if not isinstance(span, dict) else span.get("country")
+
+    out = []
+    for ex, pair, label in zip(gold, extracted, predicted_labels):
+        row: dict[str, Any] = {"id": ex.id, "text": ex.text, "act": ex.label, "predicted_label": label}
+        wrong = []
+        for r, role in enumerate(("source", "target")):
+            want, got = ex.meta.get(role), pair[r]
+            row[role] = {"gold": _text(want), "predicted": _text(got),
+                         "gold_country": country(want), "predicted_country": country(got)}
+            if span_match(_text(got), _text(want))[0] < 1.0:
+                wrong.append(role)
+        if wrong:
+            row["wrong"] = wrong
+            if "article" in ex.meta:
+                row["article"] = ex.meta["article"]
+            out.append(row)
+    return out
 
 
 def _scores(clf, texts: list[str], batch_size: int, progress) -> tuple[np.ndarray, list | None]:
@@ -497,14 +529,15 @@ def _evaluate_articles(clf, articles: list[GoldArticle], threshold, batch_size, 
             rows.append(row)
         per_article_fa.append(fa)
     metrics = score(gold, pred, labels, probs=np.array(gold_probs), gold_sets=gold_sets)
-    _add_actor_metrics(clf, metrics, [ex for art in articles for ex in art.sentences], matched, batch_size)
+    actor_errors = _add_actor_metrics(clf, metrics, [ex for art in articles for ex in art.sentences], matched,
+                                      batch_size)
     metrics["articles"] = len(articles)
     metrics["segmentation_exact_match"] = exact / len(gold) if gold else 0.0
     metrics["predicted_sentences"] = len(flat)
     if negative is not None:
         metrics["articles_with_false_alarm"] = float(np.mean([f > 0 for f in per_article_fa]))
         metrics["false_alarms_per_article"] = float(np.mean(per_article_fa))
-    return EvalResult(metrics, rows)
+    return EvalResult(metrics, rows, actor_errors)
 
 
 # ----------------------------------------------------------------------- reports
@@ -575,7 +608,8 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def write_report(result: EvalResult, report_dir: str | Path, *, model: str = "") -> dict[str, Path]:
-    """Write ``metrics.json``, ``report.md``, ``confusion_matrix.png`` and ``errors.jsonl``."""
+    """Write ``metrics.json``, ``report.md``, ``confusion_matrix.png`` and ``errors.jsonl``, and
+    ``actor_errors.jsonl`` where actors were scored."""
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
     m = result.metrics
@@ -588,6 +622,10 @@ def write_report(result: EvalResult, report_dir: str | Path, *, model: str = "")
         plot_confusion(m["confusion_matrix"], m["labels"], paths["confusion_matrix.png"])
     errors = [r for r in result.rows if r["predicted"] != r["gold"]]
     _atomic_write(paths["errors.jsonl"], "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in errors))
+    if m.get("actors"):
+        paths["actor_errors.jsonl"] = report_dir / "actor_errors.jsonl"
+        _atomic_write(paths["actor_errors.jsonl"],
+                      "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in result.actor_errors))
     confusions = Counter((r["gold"], r["predicted"]) for r in errors)
     md = ["# Evaluation report", "", f"- gold: `{m.get('gold_file', '')}`", f"- model: `{model}`", ""]
     md += [f"- {line}" for line in summary_lines(m)]
@@ -603,6 +641,16 @@ def write_report(result: EvalResult, report_dir: str | Path, *, model: str = "")
         md += ["## Actors (source and target)", "",
                f"Over the {m['actors']['n']} gold act sentences with actors; exact match and token-overlap F1 "
                "after SQuAD normalisation (case, punctuation, articles).", "", actors_table(m["actors"]), ""]
+        if result.actor_errors:
+            md += [f"### Actor errors (first 25 of {len(result.actor_errors)}; all in `actor_errors.jsonl`)", "",
+                   "Extracted for the gold act. A dash is no actor.", "",
+                   "| act | role | gold | predicted | text |", "|---|---|---|---|---|"]
+            for r in result.actor_errors[:25]:
+                text = r["text"].replace("|", "\\|").replace("\n", " ")
+                for role in r["wrong"]:
+                    want, got = ((r[role][k] or "-").replace("|", "/") for k in ("gold", "predicted"))
+                    md.append(f"| {r['act']} | {role} | {want} | {got} | {text} |")
+            md += [""]
     if confusions:
         md += ["## Most frequent confusions", "", "| gold | predicted | count |", "|---|---|---:|"]
         md += [f"| {g} | {p} | {c} |" for (g, p), c in confusions.most_common(10)]
