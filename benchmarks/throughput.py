@@ -7,6 +7,8 @@ Runs the same corpus sentences (dev + test, >= 1,000) through
   2. ClaimClassifier, torch backend (length-sorted dynamic batches)
   3. ClaimClassifier, ONNX Runtime fp32
   4. ClaimClassifier, ONNX Runtime int8 (when the model has one)
+     (--dynamic-int8: also ONNX Runtime's dynamic int8, the default path before static int8;
+     its activation scales follow the batch, so its scores do)
   5. ClaimClassifier, torch fp16 on the GPU (only where CUDA is available)
 and prints sentences/second, the peak resident memory while each path ran,
 the speed ratio against the pipeline, and the share of labels identical to it.
@@ -66,6 +68,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1568, help="sentences (default: dev + test)")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--dynamic-int8", action="store_true",
+                    help="also time a dynamic int8 copy (quantize_dynamic; needs claimclf[train])")
     args = ap.parse_args()
 
     import torch
@@ -118,6 +122,25 @@ def main() -> None:
         clf._refine = None  # this graph alone
         bench(name, lambda xs, c=clf: [p.label for p in c.predict(xs, batch_size=args.batch_size, threshold=0.0)])
         clf = None
+    if args.dynamic_int8:
+        import tempfile
+
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        from onnxruntime.quantization.shape_inference import quant_pre_process
+
+        from claimclf.onnx_export import _export
+
+        with tempfile.TemporaryDirectory() as tmp:
+            full, pre, dyn = (Path(tmp) / name for name in ("full.onnx", "pre.onnx", "dynamic.onnx"))
+            _export(ClaimClassifier.load(args.model, backend="torch"), full, fold=True, opset=17)
+            clf = ClaimClassifier.load(args.model, backend="onnx")
+            quant_pre_process(str(full), str(pre), skip_symbolic_shape=True)
+            quantize_dynamic(str(pre), str(dyn), weight_type=QuantType.QInt8)
+            clf._onnx = _onnx_session(dyn, threads)
+            clf._refine = None
+            bench("claimclf onnx dynamic int8", lambda xs, c=clf: [p.label for p in c.predict(
+                xs, batch_size=args.batch_size, threshold=0.0)])
+            clf = None
     if torch.cuda.is_available():  # the GPU path (fp16), where a GPU exists; the ratio is still against the CPU pipeline
         gpu = ClaimClassifier.load(args.model, device="cuda")
         bench("claimclf torch cuda fp16",
