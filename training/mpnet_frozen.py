@@ -63,8 +63,6 @@ def main() -> None:
                     help="write the out-of-fold teacher scores of the training texts (JSON Lines) here")
     args = ap.parse_args()
 
-    from sklearn.linear_model import LogisticRegression
-
     from claimclf.config import load_config
     from claimclf.evaluate import apply_thresholds, fit_thresholds, score
     from claimclf.model import ClaimClassifier
@@ -75,8 +73,7 @@ def main() -> None:
     sets = {"real dev": real_dev, "written dev": read_examples(HERE / "data" / "dev.jsonl", labels)}
     texts = sorted({e.text for exs in [train, *sets.values()] for e in exs}, key=lambda t: (len(t), t))
     feats = dict(zip(texts, encode(texts, args.features)))
-    head = LogisticRegression(C=4.0, max_iter=3000).fit(np.stack([feats[e.text] for e in train]),
-                                                        [labels.index(e.label) for e in train])
+    head = fit_head(train, labels, feats)
     clf = ClaimClassifier.load(args.model)
     probs = {}
     for name, exs in sets.items():
@@ -105,21 +102,26 @@ def main() -> None:
         write_out_of_fold_scores(train, labels, feats, args.write_scores)
 
 
+def fit_head(rows, labels, feats):
+    """The frozen teacher's head: a logistic regression (C=4) over the mpnet sentence embeddings."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=4.0, max_iter=3000).fit(np.stack([feats[e.text] for e in rows]),
+                                                        [labels.index(e.label) for e in rows])
+
+
 def write_out_of_fold_scores(train, labels, feats, path: Path) -> None:
     """Scores for distillation: each distinct training text scored by a regression fitted on the
     other four fifths (repeats of a text stay in one fold)."""
     import json
 
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import KFold
 
     distinct = list(dict.fromkeys(e.text for e in train))
     probs = {}
     for fit_idx, score_idx in KFold(5, shuffle=True, random_state=0).split(distinct):
         fit_texts = {distinct[i] for i in fit_idx}
-        rows = [e for e in train if e.text in fit_texts]
-        head = LogisticRegression(C=4.0, max_iter=3000).fit(np.stack([feats[e.text] for e in rows]),
-                                                            [labels.index(e.label) for e in rows])
+        head = fit_head([e for e in train if e.text in fit_texts], labels, feats)
         for i, p in zip(score_idx, head.predict_proba(np.stack([feats[distinct[i]] for i in score_idx]))):
             probs[distinct[i]] = p
     path.parent.mkdir(parents=True, exist_ok=True)
