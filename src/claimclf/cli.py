@@ -149,8 +149,7 @@ def cmd_train(args) -> int:
         model = str(Path(args.teacher).expanduser().resolve())
         teacher = (cfg.teacher.model_copy(update={"model": model, "scores": None}) if cfg.teacher
                    else TeacherConfig(model=model))
-        root, cfg = cfg._root, cfg.model_copy(update={"teacher": teacher})
-        cfg._root = root
+        cfg = cfg.model_copy(update={"teacher": teacher})  # keeps the config's folder (_root)
     load_splits(cfg)  # validate the data before any model is loaded
     if args.seeds:
         result = train_restarts(cfg, args.seeds, args.output, progress=not args.quiet)

@@ -614,19 +614,19 @@ def write_report(result: EvalResult, report_dir: str | Path, *, model: str = "")
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
     m = result.metrics
-    paths = {name: report_dir / name for name in ("metrics.json", "report.md", "confusion_matrix.png", "errors.jsonl")}
-    _atomic_write(paths["metrics.json"], json.dumps(m, indent=2) + "\n")
     import importlib.util
 
+    # matplotlib comes with claimclf[train]; the core install writes the table only
     plotted = bool(m["confusion_matrix"]) and importlib.util.find_spec("matplotlib") is not None
-    if plotted:  # matplotlib comes with claimclf[train]; the core install writes the table only
+    names = ["metrics.json", "report.md", *(["confusion_matrix.png"] if plotted else []), "errors.jsonl",
+             *(["actor_errors.jsonl"] if m.get("actors") else [])]
+    paths = {name: report_dir / name for name in names}
+    _atomic_write(paths["metrics.json"], json.dumps(m, indent=2) + "\n")
+    if plotted:
         plot_confusion(m["confusion_matrix"], m["labels"], paths["confusion_matrix.png"])
-    else:  # returned paths are files that exist
-        del paths["confusion_matrix.png"]
     errors = [r for r in result.rows if r["predicted"] != r["gold"]]
     _atomic_write(paths["errors.jsonl"], "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in errors))
     if m.get("actors"):
-        paths["actor_errors.jsonl"] = report_dir / "actor_errors.jsonl"
         _atomic_write(paths["actor_errors.jsonl"],
                       "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in result.actor_errors))
     confusions = Counter((r["gold"], r["predicted"]) for r in errors)

@@ -518,8 +518,7 @@ def train_restarts(cfg: TrainConfig, seeds: list[int], output: str | Path | None
         runs = []
         for seed in seeds:
             log.info("restart with seed %d", seed)
-            run_cfg = cfg.model_copy(update={"seed": seed})
-            run_cfg._root = cfg._root
+            run_cfg = cfg.model_copy(update={"seed": seed})  # keeps the config's folder (_root)
             result = train(run_cfg, workdir / f"seed-{seed}", progress=progress)
             runs.append((seed, result))
         best_seed, best = max(runs, key=lambda r: _dev_rank(r[1].metrics, cfg.select_max_false_alarm))
