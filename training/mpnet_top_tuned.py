@@ -26,24 +26,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from mpnet_frozen import load_mpnet  # a script beside this one (training/ is on sys.path when run)
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 MAX_LENGTH = 128
-
-
-def load_mpnet():
-    import torch
-    from transformers import AutoModel, AutoTokenizer
-
-    from claimclf.model import available_cpus, resolve_base_model
-
-    torch.set_num_threads(available_cpus())
-    path = resolve_base_model("all-mpnet-base-v2")
-    tok = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
-    enc = AutoModel.from_pretrained(path, use_safetensors=True, trust_remote_code=False,
-                                    attn_implementation="eager").eval()
-    return tok, enc
 
 
 def cached_states(texts: list[str], frozen: int, cache: Path, tok, enc) -> list[np.ndarray]:
