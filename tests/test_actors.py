@@ -352,3 +352,51 @@ def test_length_batches_bound_padding_and_size():
     assert all(lengths[b[-1]] <= 1.25 * lengths[b[0]] + 8 for b in batches)
     assert len(batches) == 4
     assert all(len(b) <= 3 for b in length_batches(list(range(len(lengths))), lengths, 3))
+
+
+def test_actor_only_data_reaches_the_head_and_nothing_else(tiny_model, tiny_config_file, tmp_path):
+    from claimclf.config import load_config
+    from claimclf.train import add_actor_head, load_splits
+
+    model = tmp_path / "m"
+    shutil.copytree(tiny_model, model)
+    weights = (model / "model.safetensors").read_bytes()
+    extra = tmp_path / "actors_extra.jsonl"
+    rows = [{"text": "Turkey accused Greece of provocations, the ministry said.", "label": "accusation",
+             "source": {"text": "Turkey", "start": 0, "end": 6}, "target": {"text": "Greece", "start": 15, "end": 21}},
+            {"text": "\u201cThey lied to us,\u201d he said.", "label": "accusation", "source": None, "target": None},
+            {"text": "Russia sent troops to Syria.", "label": "military_deployment",
+             "source": {"text": "Russia", "start": 0, "end": 6}, "target": {"text": "Syria", "start": 22, "end": 27}}]
+    extra.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    cfg_file = tmp_path / "cfg.yaml"
+    cfg_file.write_text(tiny_config_file.read_text() + f"actor_train_file:\n  - {{file: {extra}, repeat: 2}}\n")
+    cfg = load_config(cfg_file)
+    _, train_ex, _, _ = load_splits(cfg)
+    assert not any(e.text == rows[0]["text"] for e in train_ex)  # the sentence head never sees them
+    metrics = add_actor_head(cfg, model, export=False)
+    assert metrics["actor_head"]["sentences"] == 32 + 2 * len(rows)
+    assert "actor_train_file[0]" in metrics["actor_head"]["data"]
+    assert (model / "model.safetensors").read_bytes() == weights
+    # a bad actor-only file is refused before any training, naming the file and line
+    extra.write_text(json.dumps({**rows[0], "label": "praise"}) + "\n", encoding="utf-8")
+    with pytest.raises(ClaimClfError, match=f"{extra}:1"):
+        load_splits(load_config(cfg_file))
+
+
+def test_head_features_are_cached_between_fits(tiny_model):
+    from claimclf.actor_head import fit_actor_head
+    from claimclf.data import read_examples
+
+    c = ClaimClassifier.load(tiny_model, backend="torch")
+    train = read_examples(DATA / "tiny_train.jsonl")
+    plain = fit_actor_head(c, train, seed=3)
+    cache: dict = {}
+    first = fit_actor_head(c, train, seed=3, cache=cache)
+    size = len(cache)
+    assert size == len({e.text for e in train if "source" in e.meta and e.label != "other"})
+    c.hidden_states = None  # a second fit must not run the encoder again
+    second = fit_actor_head(c, train, seed=3, cache=cache)
+    assert len(cache) == size
+    for fit in (first, second):
+        for a, b in zip(plain.head.state_dict().values(), fit.head.state_dict().values()):
+            assert np.allclose(a.numpy(), b.numpy(), atol=1e-6)

@@ -121,6 +121,42 @@ def _targets(offsets: Sequence[tuple[int, int]], example: Example) -> list[int]:
     return out
 
 
+def _encode(clf, texts: Sequence[str], layers: Sequence[int], progress: bool = False) -> list[tuple[Any, Any]]:
+    """Per text, in order: the frozen encoder's hidden states at ``layers``, concatenated (float16,
+    ``[tokens, width * len(layers)]``), and the tokens' character offsets. Texts go through the
+    encoder in batches of 64, in the order given (their padding, and so the last bits of their
+    features, depend on their neighbours: callers pass them sorted by length)."""
+    from tqdm.auto import tqdm
+
+    import torch
+
+    out: list[tuple[Any, Any]] = []
+    if not texts:
+        return out
+    encoded = clf.encode_with_offsets(list(texts))
+    bar = tqdm(total=len(texts), desc="actor head: encoding", unit="sent", disable=not progress, leave=False)
+    for start in range(0, len(texts), 64):
+        batch = encoded[start : start + 64]
+        hidden_states = clf.hidden_states([ids for ids, _ in batch])
+        with torch.no_grad():
+            f = torch.cat([hidden_states[i] for i in layers], dim=-1).to(torch.float16)
+        out.extend((f[row, : len(ids)].clone(), offsets) for row, (ids, offsets) in enumerate(batch))
+        bar.update(len(batch))
+    bar.close()
+    return out
+
+
+def encode_features(clf, texts: Sequence[str], layers: Sequence[int], *, cache: dict | None = None,
+                    progress: bool = False) -> dict:
+    """The head's input (see :func:`_encode`) for each distinct text, stored in (and returned as)
+    ``cache``, keyed by ``(tuple(layers), text)``; texts already there are not encoded again."""
+    cache = {} if cache is None else cache
+    key = tuple(int(i) for i in layers)
+    todo = sorted({t for t in texts if (key, t) not in cache}, key=len)
+    cache.update({(key, t): v for t, v in zip(todo, _encode(clf, todo, key, progress))})
+    return cache
+
+
 @dataclass
 class ActorFit:
     head: Any
@@ -130,12 +166,16 @@ class ActorFit:
 
 def fit_actor_head(clf, train: Sequence[Example], *, epochs: int = 8, learning_rate: float = 1e-3,
                    batch_size: int = 32, seed: int = 42, layers: Sequence[int] | None = None, hidden: int = 256,
-                   max_tokens: int = 12, null_bias: float = 1.0, progress: bool = False) -> ActorFit:
+                   max_tokens: int = 12, null_bias: float = 1.0, progress: bool = False,
+                   cache: dict | None = None) -> ActorFit:
     """Fit the actor head on the act sentences of ``train`` that carry ``source``/``target``
     (``meta``), over the frozen encoder of ``clf`` (a torch-backed :class:`ClaimClassifier`). The
     encoder runs once over the sentences; the head then trains on the stored hidden states.
     ``layers``: the hidden states it reads (0: the embeddings); default the middle and the last.
-    ``progress``: progress bars for the encoding and the epochs."""
+    ``progress``: progress bars for the encoding and the epochs. ``cache``: a dict kept between
+    calls on the same ``clf`` (cross-validation, sweeps): each sentence's features and token
+    offsets are stored there, keyed by the layers and the text, and the encoder runs only on
+    sentences it does not hold yet."""
     from tqdm.auto import tqdm
 
     import torch
@@ -157,26 +197,19 @@ def fit_actor_head(clf, train: Sequence[Example], *, epochs: int = 8, learning_r
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
 
-    # the frozen encoder, once: per sentence its token features and gold token targets
-    feats, targets, act_ids = [], [], []
-    head = None
-    order = sorted(range(len(examples)), key=lambda i: len(examples[i].text))
-    encoded = clf.encode_with_offsets([e.text for e in examples])
-    bar = tqdm(total=len(order), desc="actor head: encoding", unit="sent", disable=not progress, leave=False)
-    for start in range(0, len(order), 64):
-        idx = order[start : start + 64]
-        hidden_states = clf.hidden_states([encoded[i][0] for i in idx])
-        if head is None:
-            head = build_head(hidden_states[0].shape[-1], cfg)
-        with torch.no_grad():
-            f = head.features(hidden_states).to(torch.float16)
-        for row, i in enumerate(idx):
-            n = len(encoded[i][0])
-            feats.append(f[row, :n].clone())
-            targets.append(_targets(encoded[i][1], examples[i]))
-            act_ids.append(acts.index(examples[i].label))
-        bar.update(len(idx))
-    bar.close()
+    # the frozen encoder, once: per sentence its token features and gold token targets. Without a
+    # cache every example is encoded in length order (a repeated source's copies too), as the shipped
+    # head was fitted; with one, each distinct text once (features equal up to float16 rounding)
+    order = sorted(examples, key=lambda e: len(e.text))
+    if cache is None:
+        inputs = _encode(clf, [e.text for e in order], cfg.layers, progress)
+    else:
+        encode_features(clf, [e.text for e in order], cfg.layers, cache=cache, progress=progress)
+        inputs = [cache[(tuple(cfg.layers), e.text)] for e in order]
+    feats = [f for f, _ in inputs]
+    targets = [_targets(offsets, e) for (_, offsets), e in zip(inputs, order)]
+    act_ids = [acts.index(e.label) for e in order]
+    head = build_head(feats[0].shape[-1] // len(cfg.layers), cfg)
     encode_s = time.time() - started
 
     opt = torch.optim.AdamW(head.parameters(), lr=learning_rate, weight_decay=0.01)
