@@ -95,7 +95,7 @@ def test_shipped_model_was_trained_by_the_default_config():
     current, recorded = json.loads(cfg.model_dump_json()), metrics["config"]
     # a setting added to TrainConfig after the run changes nothing as long as it sits at its default
     added = set(current) - set(recorded)
-    assert all(current[k] == type(cfg).model_fields[k].default for k in added), added
+    assert all(current[k] == type(cfg).model_fields[k].get_default(call_default_factory=True) for k in added), added
     assert recorded == {k: v for k, v in current.items() if k not in added}
     restarts = metrics.get("restarts")
     if restarts:

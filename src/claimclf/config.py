@@ -135,6 +135,9 @@ class TrainConfig(BaseModel):
     actor_layers: list[int] | None = Field(None, min_length=1, description="encoder layers the actor head "
                                            "reads (0: embeddings); default: the middle and the last")
     actor_epochs: int = Field(8, ge=1, le=100)
+    actor_train_file: list[DataSource] = Field(
+        default_factory=list, description="more act sentences with source/target spans for the actor head only "
+        "(the encoder and the sentence head never see them); each may set 'repeat'")
     default_model: bool = Field(False, description="the project's shipped default model (its model card says so)")
     teacher: TeacherConfig | None = Field(None, description="distill from a trained teacher model (claimclf.distill)")
 
@@ -145,10 +148,10 @@ class TrainConfig(BaseModel):
     def _coerce_source(cls, value: Any) -> Any:
         return [_source(v) for v in value] if isinstance(value, list) else _source(value)
 
-    @field_validator("extra_eval_files", mode="before")
+    @field_validator("extra_eval_files", "actor_train_file", mode="before")
     @classmethod
     def _coerce_sources(cls, value: Any) -> Any:
-        return [_source(v) for v in value] if isinstance(value, list) else value
+        return [_source(v) for v in value] if isinstance(value, list) else [_source(value)]
 
     @property
     def train_sources(self) -> list[DataSource]:

@@ -87,6 +87,8 @@ def load_splits(cfg: TrainConfig) -> tuple[tuple[str, ...], list[Example], list[
     train = [e for src, exs in parts for _ in range(src.repeat) for e in exs]
     dev = read_source(cfg, cfg.dev_file, labels)
     test = read_source(cfg, cfg.test_file, labels) if cfg.test_file else None
+    for src in cfg.actor_train_file:  # read by the actor head after training: checked now, not an hour later
+        read_source(cfg, src, labels)
     for name, rows in (("train_file", train), ("dev_file", dev)):
         if not rows:
             raise ClaimClfError(f"{name}: no examples")
@@ -282,9 +284,13 @@ def _finish(cfg: TrainConfig, model, tokenizer, labels: tuple[str, ...], train_e
 
 def fit_actors(clf, cfg: TrainConfig, train_ex: list[Example]) -> dict[str, Any] | None:
     """Fit the actor head on ``clf`` (frozen) when ``cfg.actor_head`` is on and the training data gives
-    source/target spans; the head goes into ``clf`` (saved with it). Returns the fit's report."""
+    source/target spans; the head goes into ``clf`` (saved with it). ``cfg.actor_train_file`` adds act
+    sentences for the head alone. Returns the fit's report."""
     from .actor_head import fit_actor_head, has_actor_spans
 
+    actor_only = [e for src in cfg.actor_train_file for _ in range(src.repeat)
+                  for e in read_source(cfg, src, clf.labels)]
+    train_ex = list(train_ex) + actor_only
     if not cfg.actor_head or not any(e.label != clf.negative_label and has_actor_spans(e) for e in train_ex):
         return None
     log.info("fitting the actor head (source/target spans)")
@@ -299,6 +305,7 @@ def fit_actors(clf, cfg: TrainConfig, train_ex: list[Example]) -> dict[str, Any]
 def actor_data_hashes(cfg: TrainConfig) -> dict[str, Any]:
     """The files the actor head was fitted and scored on, as they were then (sha256)."""
     return {**{f"train_file[{i}]": source_sha256(cfg, src) for i, src in enumerate(cfg.train_sources)},
+            **{f"actor_train_file[{i}]": source_sha256(cfg, src) for i, src in enumerate(cfg.actor_train_file)},
             **{name: source_sha256(cfg, getattr(cfg, name)) for name in ("dev_file", "test_file") if getattr(cfg, name)},
             **{extra.display_name: source_sha256(cfg, extra) for extra in cfg.extra_eval_files}}
 
