@@ -14,6 +14,7 @@ once per distinct sentence (features cached in memory).
 
     python training/actor_cv.py --seeds 43 44                      # the shipped recipe
     python training/actor_cv.py --seeds 43 44 --extra training/extra/actors_real_style.jsonl
+    python training/actor_cv.py --seeds 43 44 --null-bias 0 0.5 1 1.5 2 3       # the "no actor" bonus
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ from claimclf.train import read_source
 HERE = Path(__file__).resolve().parent
 
 
-def predict_actors(clf, fit, cache, examples):
-    """(source text, target text) per example, for its gold act, from cached features."""
+def predict_actors(clf, fit, cache, examples, null_bias=None):
+    """(source text, target text) per example, for its gold act, from cached features; ``null_bias``:
+    the "no actor" bonus (default: the fitted head's)."""
     import torch
 
     key = tuple(fit.config.layers)
@@ -48,7 +50,8 @@ def predict_actors(clf, fit, cache, examples):
             feats, offsets = cache[(key, e.text)]
             logits = fit.head(feats.float()[None])[0].numpy()
             src, tgt = decode_actors(e.text, logits, offsets, fit.config.acts.index(e.label),
-                                     max_tokens=fit.config.max_tokens, null_bias=fit.config.null_bias)
+                                     max_tokens=fit.config.max_tokens,
+                                     null_bias=fit.config.null_bias if null_bias is None else null_bias)
             out.append((src.text if src else None, tgt.text if tgt else None))
     return out
 
@@ -77,6 +80,8 @@ def main(argv=None) -> int:
     ap.add_argument("--extra-repeat", type=int, default=1)
     ap.add_argument("--seeds", type=int, nargs="+", default=[43, 44])
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--null-bias", type=float, nargs="+", help="decode with each of these \"no actor\" bonuses "
+                    "(same fitted heads); default: the model's")
     ap.add_argument("--output", help="write the table as JSON here")
     args = ap.parse_args(argv)
 
@@ -99,34 +104,42 @@ def main(argv=None) -> int:
     layers = clf.actor_config.layers if clf.actor_config else None
     encode_features(clf, [e.text for e in written + real + real_dev + written_dev + extra],
                     layers or [3, 6], cache=cache, progress=True)
-    results = {"extra": args.extra, "extra_repeat": args.extra_repeat, "seeds": args.seeds, "cv": [], "dev": []}
+    biases = args.null_bias or [None]
+    results = {"extra": args.extra, "extra_repeat": args.extra_repeat, "seeds": args.seeds, "by_null_bias": {}}
+    runs = {b: {"cv": [], "dev": []} for b in biases}
     for seed in args.seeds:
-        held_pred, held_gold = [], []
+        held_gold, held_pred = [], {b: [] for b in biases}
         for k in range(args.folds):
             train = written + [e for e in real if fold_of[e.meta["article"]] != k] * real_src.repeat \
                 + extra * args.extra_repeat
             fit = fit_actor_head(clf, train, seed=seed, layers=layers, cache=cache)
             held = [e for e in real if fold_of[e.meta["article"]] == k]
             held_gold += held
-            held_pred += predict_actors(clf, fit, cache, held)
-        src, tgt = exact(held_gold, held_pred)
-        results["cv"].append({"seed": seed, "source": src, "target": tgt, "mean": (src + tgt) / 2})
+            for b in biases:
+                held_pred[b] += predict_actors(clf, fit, cache, held, b)
         fit = fit_actor_head(clf, written + real * real_src.repeat + extra * args.extra_repeat, seed=seed,
                              layers=layers, cache=cache)
-        row = {"seed": seed}
-        for name, exs in (("real_dev", real_dev), ("written_dev", written_dev)):
-            s, t = exact(exs, predict_actors(clf, fit, cache, exs))
-            row[name] = {"source": s, "target": t, "mean": (s + t) / 2}
-        results["dev"].append(row)
-        print(f"seed {seed}: real-train CV src {src:.3f} tgt {tgt:.3f} | real dev {row['real_dev']['source']:.3f} "
-              f"{row['real_dev']['target']:.3f} | written dev {row['written_dev']['source']:.3f} "
-              f"{row['written_dev']['target']:.3f}", flush=True)
+        for b in biases:
+            src, tgt = exact(held_gold, held_pred[b])
+            runs[b]["cv"].append({"seed": seed, "source": src, "target": tgt, "mean": (src + tgt) / 2})
+            row = {"seed": seed}
+            for name, exs in (("real_dev", real_dev), ("written_dev", written_dev)):
+                s_, t_ = exact(exs, predict_actors(clf, fit, cache, exs, b))
+                row[name] = {"source": s_, "target": t_, "mean": (s_ + t_) / 2}
+            runs[b]["dev"].append(row)
+            print(f"seed {seed}" + (f" null_bias {b}" if b is not None else "")
+                  + f": real-train CV src {src:.3f} tgt {tgt:.3f} | real dev {row['real_dev']['source']:.3f} "
+                  f"{row['real_dev']['target']:.3f} | written dev {row['written_dev']['source']:.3f} "
+                  f"{row['written_dev']['target']:.3f}", flush=True)
     mean = lambda xs: statistics.fmean(xs)  # noqa: E731
-    summary = {"cv_mean": mean([r["mean"] for r in results["cv"]]),
-               "real_dev_mean": mean([r["real_dev"]["mean"] for r in results["dev"]]),
-               "written_dev_mean": mean([r["written_dev"]["mean"] for r in results["dev"]])}
-    results["summary"] = summary
-    print(json.dumps(summary))
+    n_cv, n_dev = len(real), len(real_dev)
+    for b, r in runs.items():
+        summary = {"cv_mean": mean([x["mean"] for x in r["cv"]]),
+                   "real_dev_mean": mean([x["real_dev"]["mean"] for x in r["dev"]]),
+                   "written_dev_mean": mean([x["written_dev"]["mean"] for x in r["dev"]])}
+        summary["real_pooled_mean"] = (summary["cv_mean"] * n_cv + summary["real_dev_mean"] * n_dev) / (n_cv + n_dev)
+        results["by_null_bias"][str(b if b is not None else "model")] = {**r, "summary": summary}
+        print(json.dumps({"null_bias": b, **{k: round(v, 4) for k, v in summary.items()}}))
     if args.output:
         Path(args.output).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0
