@@ -57,8 +57,8 @@ def predict_actors(clf, fit, cache, examples, null_bias=None):
 
 
 def exact(examples, predicted) -> tuple[float, float]:
-    rows = [(span_match(p[0], (e.meta["source"] or {}).get("text") if e.meta["source"] else None)[0],
-             span_match(p[1], (e.meta["target"] or {}).get("text") if e.meta["target"] else None)[0])
+    gold = lambda e, role: e.meta[role]["text"] if e.meta[role] else None  # noqa: E731
+    rows = [(span_match(p[0], gold(e, "source"))[0], span_match(p[1], gold(e, "target"))[0])
             for e, p in zip(examples, predicted)]
     return float(np.mean([r[0] for r in rows])), float(np.mean([r[1] for r in rows]))
 
