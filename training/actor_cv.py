@@ -31,7 +31,7 @@ from claimclf.actor_head import encode_features, fit_actor_head, has_actor_spans
 from claimclf.actors import decode_actors
 from claimclf.config import load_config
 from claimclf.data import read_jsonl_examples
-from claimclf.evaluate import span_match
+from claimclf.evaluate import score_actors
 from claimclf.model import ClaimClassifier
 from claimclf.train import read_source
 
@@ -57,19 +57,9 @@ def predict_actors(clf, fit, cache, examples, null_bias=None):
 
 
 def exact(examples, predicted) -> tuple[float, float]:
-    gold = lambda e, role: e.meta[role]["text"] if e.meta[role] else None  # noqa: E731
-    rows = [(span_match(p[0], gold(e, "source"))[0], span_match(p[1], gold(e, "target"))[0])
-            for e, p in zip(examples, predicted)]
-    return float(np.mean([r[0] for r in rows])), float(np.mean([r[1] for r in rows]))
-
-
-def with_text(e):
-    """Real-news spans carry offsets only: give them their text (span_match compares texts)."""
-    for role in ("source", "target"):
-        span = e.meta.get(role)
-        if span and "text" not in span:
-            span["text"] = e.text[span["start"]:span["end"]]
-    return e
+    """Source and target exact match (the scorer ``claimclf evaluate`` uses)."""
+    m = score_actors(examples, predicted)
+    return m["source"]["exact_match"], m["target"]["exact_match"]
 
 
 def main(argv=None) -> int:
@@ -87,13 +77,13 @@ def main(argv=None) -> int:
 
     cfg = load_config(args.config)
     written_src, real_src = cfg.train_sources
-    acts_of = lambda exs: [with_text(e) for e in exs if e.label != "other" and has_actor_spans(e)]  # noqa: E731
+    acts_of = lambda exs: [e for e in exs if e.label != "other" and has_actor_spans(e)]  # noqa: E731
     written = acts_of(read_source(cfg, written_src, None))
     real = acts_of(read_source(cfg, real_src, None))
     real_dev = acts_of(read_source(cfg, cfg.dev_file, None))
     written_dev = acts_of(read_source(cfg, next(x for x in cfg.extra_eval_files if x.display_name == "written_dev"),
                                       None))
-    extra = [with_text(e) for f in args.extra for e in read_jsonl_examples(f) if e.label != "other" and has_actor_spans(e)]
+    extra = [e for f in args.extra for e in read_jsonl_examples(f) if e.label != "other" and has_actor_spans(e)]
     stories = sorted({e.meta["article"] for e in real})
     fold_of = {s: i % args.folds for i, s in enumerate(stories)}
     print(f"written train {len(written)}, real train {len(real)} ({len(stories)} stories), extra {len(extra)}, "

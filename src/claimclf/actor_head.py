@@ -61,6 +61,14 @@ class ActorHeadConfig:
         return cfg
 
 
+def head_input(hidden_states, layers: Sequence[int]):
+    """What the head reads: the encoder's hidden states at ``layers`` (0: the embeddings), concatenated
+    per token."""
+    import torch
+
+    return torch.cat([hidden_states[i] for i in layers], dim=-1)
+
+
 def build_head(width: int, cfg: ActorHeadConfig):
     """The head as a torch module: LayerNorm, Linear, GELU, Linear to ``4 * len(acts)`` scores."""
     import torch
@@ -75,7 +83,7 @@ def build_head(width: int, cfg: ActorHeadConfig):
             self.out = torch.nn.Linear(cfg.hidden, CHANNELS_PER_ACT * len(cfg.acts))
 
         def features(self, hidden_states):
-            return torch.cat([hidden_states[i] for i in self.layers], dim=-1)
+            return head_input(hidden_states, self.layers)
 
         def forward(self, features):
             return self.out(self.dropout(torch.nn.functional.gelu(self.hidden(self.norm(features)))))
@@ -122,8 +130,8 @@ def _targets(offsets: Sequence[tuple[int, int]], example: Example) -> list[int]:
 
 
 def _encode(clf, texts: Sequence[str], layers: Sequence[int], progress: bool = False) -> list[tuple[Any, Any]]:
-    """Per text, in order: the frozen encoder's hidden states at ``layers``, concatenated (float16,
-    ``[tokens, width * len(layers)]``), and the tokens' character offsets. Texts go through the
+    """Per text, in order: the head's input (:func:`head_input`, float16, ``[tokens, width *
+    len(layers)]``) and the tokens' character offsets. Texts go through the
     encoder in batches of 64, in the order given (their padding, and so the last bits of their
     features, depend on their neighbours: callers pass them sorted by length)."""
     from tqdm.auto import tqdm
@@ -139,7 +147,7 @@ def _encode(clf, texts: Sequence[str], layers: Sequence[int], progress: bool = F
         batch = encoded[start : start + 64]
         hidden_states = clf.hidden_states([ids for ids, _ in batch])
         with torch.no_grad():
-            f = torch.cat([hidden_states[i] for i in layers], dim=-1).to(torch.float16)
+            f = head_input(hidden_states, layers).to(torch.float16)
         out.extend((f[row, : len(ids)].clone(), offsets) for row, (ids, offsets) in enumerate(batch))
         bar.update(len(batch))
     bar.close()

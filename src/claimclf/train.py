@@ -288,10 +288,11 @@ def fit_actors(clf, cfg: TrainConfig, train_ex: list[Example]) -> dict[str, Any]
     sentences for the head alone. Returns the fit's report."""
     from .actor_head import fit_actor_head, has_actor_spans
 
-    actor_only = [e for src in cfg.actor_train_file for _ in range(src.repeat)
-                  for e in read_source(cfg, src, clf.labels)]
-    train_ex = list(train_ex) + actor_only
-    if not cfg.actor_head or not any(e.label != clf.negative_label and has_actor_spans(e) for e in train_ex):
+    if not cfg.actor_head:
+        return None
+    train_ex = list(train_ex) + [e for src in cfg.actor_train_file for _ in range(src.repeat)
+                                 for e in read_source(cfg, src, clf.labels)]
+    if not any(e.label != clf.negative_label and has_actor_spans(e) for e in train_ex):
         return None
     log.info("fitting the actor head (source/target spans)")
     from transformers.utils import logging as hf_logging
