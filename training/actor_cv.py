@@ -23,7 +23,9 @@ import argparse
 import json
 import statistics
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +38,31 @@ from claimclf.model import ClaimClassifier
 from claimclf.train import read_source
 
 HERE = Path(__file__).resolve().parent
+
+
+@dataclass
+class ActSets:
+    """The act sentences with spans that the actor checks use, from the default config's sources."""
+
+    written: list            # written train
+    real: list               # real train (seen ``real_source.repeat`` times in training)
+    real_source: Any
+    real_dev: list
+    written_dev: list
+    fold_of: dict[str, int]  # real-train story -> its cross-validation fold
+
+
+def load_sets(config: str, folds: int = 5) -> ActSets:
+    cfg = load_config(config)
+    written_src, real_src = cfg.train_sources
+    acts_of = lambda exs: [e for e in exs if e.label != "other" and has_actor_spans(e)]  # noqa: E731
+    real = acts_of(read_source(cfg, real_src, None))
+    stories = sorted({e.meta["article"] for e in real})
+    return ActSets(acts_of(read_source(cfg, written_src, None)), real, real_src,
+                   acts_of(read_source(cfg, cfg.dev_file, None)),
+                   acts_of(read_source(cfg, next(x for x in cfg.extra_eval_files if x.display_name == "written_dev"),
+                                       None)),
+                   {s: i % folds for i, s in enumerate(stories)})
 
 
 def predict_actors(clf, fit, cache, examples, null_bias=None):
@@ -75,18 +102,12 @@ def main(argv=None) -> int:
     ap.add_argument("--output", help="write the table as JSON here")
     args = ap.parse_args(argv)
 
-    cfg = load_config(args.config)
-    written_src, real_src = cfg.train_sources
-    acts_of = lambda exs: [e for e in exs if e.label != "other" and has_actor_spans(e)]  # noqa: E731
-    written = acts_of(read_source(cfg, written_src, None))
-    real = acts_of(read_source(cfg, real_src, None))
-    real_dev = acts_of(read_source(cfg, cfg.dev_file, None))
-    written_dev = acts_of(read_source(cfg, next(x for x in cfg.extra_eval_files if x.display_name == "written_dev"),
-                                      None))
+    sets = load_sets(args.config, args.folds)
+    written, real, real_dev, written_dev, fold_of = (sets.written, sets.real, sets.real_dev, sets.written_dev,
+                                                     sets.fold_of)
+    real_src = sets.real_source
     extra = [e for f in args.extra for e in read_jsonl_examples(f) if e.label != "other" and has_actor_spans(e)]
-    stories = sorted({e.meta["article"] for e in real})
-    fold_of = {s: i % args.folds for i, s in enumerate(stories)}
-    print(f"written train {len(written)}, real train {len(real)} ({len(stories)} stories), extra {len(extra)}, "
+    print(f"written train {len(written)}, real train {len(real)} ({len(set(fold_of))} stories), extra {len(extra)}, "
           f"real dev {len(real_dev)}, written dev {len(written_dev)} act sentences", file=sys.stderr)
 
     clf = ClaimClassifier.load(args.model, backend="torch")

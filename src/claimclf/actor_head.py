@@ -165,6 +165,22 @@ def encode_features(clf, texts: Sequence[str], layers: Sequence[int], *, cache: 
     return cache
 
 
+def span_loss(scores, mask, act_ids: Sequence[int], targets: Sequence[Sequence[int]]):
+    """The head's training loss for a batch: per sentence, cross-entropy over its tokens of each of
+    its act's four channels (source start/end, target start/end; token 0, ``[CLS]``, is "no actor"),
+    summed over the channels and averaged over the batch. ``scores``: ``[batch, tokens, 4 * acts]``;
+    ``mask``: ``[batch, tokens]``, True on real tokens; ``targets``: per sentence its 4 gold token
+    indices (:func:`_targets`)."""
+    import torch
+
+    scores = scores.masked_fill(~mask[..., None], -1e4)
+    acts_t = torch.tensor(list(act_ids))
+    gold = torch.tensor([list(t) for t in targets])
+    rows = torch.arange(len(gold))
+    return sum(torch.nn.functional.cross_entropy(scores[rows, :, acts_t * CHANNELS_PER_ACT + k], gold[:, k])
+               for k in range(CHANNELS_PER_ACT))
+
+
 @dataclass
 class ActorFit:
     head: Any
@@ -239,12 +255,7 @@ def fit_actor_head(clf, train: Sequence[Example], *, epochs: int = 8, learning_r
             for row, i in enumerate(idx):
                 x[row, : len(feats[i])] = feats[i].float()
                 mask[row, : len(feats[i])] = True
-            scores = head(x).masked_fill(~mask[..., None], -1e4)
-            acts_t = torch.tensor([act_ids[i] for i in idx])
-            gold = torch.tensor([targets[i] for i in idx])  # [batch, 4]: src start/end, tgt start/end
-            rows = torch.arange(len(idx))
-            loss = sum(torch.nn.functional.cross_entropy(scores[rows, :, acts_t * CHANNELS_PER_ACT + k], gold[:, k])
-                       for k in range(CHANNELS_PER_ACT))
+            loss = span_loss(head(x), mask, [act_ids[i] for i in idx], [targets[i] for i in idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
