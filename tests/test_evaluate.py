@@ -114,6 +114,36 @@ def test_model_card_names_a_pypi_base_by_its_hub_id(tmp_path):
     assert "base_model" not in front
 
 
+def test_model_card_names_the_weakest_actor_set(tmp_path):
+    """Limitations names the held-out set (20+ act sentences) where the actors score lowest, with its
+    figures given the gold act and end to end; smaller sets and models without actors add no line."""
+    import json
+
+    from claimclf.modelcard import _actor_limits, write_model_card
+
+    def actors(n, src, tgt, e2e=None):
+        role = lambda x: {"exact_match": x, "overlap_f1": x, "n": n}  # noqa: E731
+        a = {"n": n, "source": role(src), "target": role(tgt)}
+        if e2e:
+            a["end_to_end"] = {"source": role(e2e[0]), "target": role(e2e[1])}
+        return {"actors": a}
+
+    def limits(evals):
+        return "\n".join(_actor_limits({"eval": evals}))
+
+    text = limits({"real": actors(57, 0.737, 0.614, (0.421, 0.509)), "written": actors(411, 0.869, 0.781),
+                   "seed": actors(5, 0.2, 0.2)})
+    assert "weakest held-out set for them is real (n=57 act sentences)" in text
+    assert "source exact match 0.737 and target 0.614; end to end" in text and "0.421 and 0.509" in text
+    assert limits({"seed": actors(5, 0.2, 0.2)}) == "" and limits({}) == ""
+    # in the card: under Limitations, from the shipped model's own metrics
+    metrics = json.loads((DATA.parent.parent / "models/default/metrics.json").read_text(encoding="utf-8"))
+    card = write_model_card(tmp_path, metrics).read_text(encoding="utf-8")
+    limitations = card.split("## Limitations")[1].split("## Reproduce")[0]
+    assert "- Actors are less certain than labels." in limitations
+    assert f"(n={metrics['eval']['test']['actors']['n']} act sentences)" in limitations
+
+
 def test_report_names_only_the_files_it_wrote(tiny_model, tmp_path, monkeypatch):
     """Without matplotlib (the core install) there is no plot, and the returned paths do not name one."""
     import importlib.util

@@ -68,6 +68,24 @@ def _teacher_lines(teacher: dict[str, Any] | None) -> list[str]:
             f"{teacher.get('unlabeled_sentences')} unlabeled sentences{on_dev}"]
 
 
+def _actor_limits(metrics: dict[str, Any], min_n: int = 20) -> list[str]:
+    """A Limitations line on the actors: the held-out set (of at least ``min_n`` act sentences) where
+    the head's target exact match is lowest, given the gold act and end to end."""
+    scored = [(name, m["actors"]) for name, m in metrics.get("eval", {}).items()
+              if (m.get("actors") or {}).get("n", 0) >= min_n]
+    if not scored:
+        return []
+    name, a = min(scored, key=lambda x: (x[1]["target"]["exact_match"], x[1]["source"]["exact_match"]))
+    line = (f"- Actors are less certain than labels. The weakest held-out set for them is {name} (n={a['n']} act sentences): "
+            f"given the gold act, source exact match {a['source']['exact_match']:.3f} and target "
+            f"{a['target']['exact_match']:.3f}")
+    e2e = a.get("end_to_end")
+    if e2e:
+        line += (f"; end to end, where a missed act also loses its actors, {e2e['source']['exact_match']:.3f} and "
+                 f"{e2e['target']['exact_match']:.3f}")
+    return [line + ". Check a sample of `source`/`target` spans on your own text before counting pairs of actors."]
+
+
 def write_model_card(model_dir: str | Path, metrics: dict[str, Any]) -> Path:
     """Write ``README.md`` into ``model_dir``; sections from ``thresholds.md``,
     ``comparison.md``, ``errors_by_kind.md`` and ``heldout_notes.md`` there (written by
@@ -188,7 +206,7 @@ def write_model_card(model_dir: str | Path, metrics: dict[str, Any]) -> Path:
                                 "run it on before you trust its figures."),
               "- It labels the main clause's act; secondary acts (the `labels` list in gold files) are not predicted.",
               "- Known confusions are listed in the per-class tables above and in `evaluate` reports "
-              "(`errors.jsonl`).", "",
+              "(`errors.jsonl`).", *_actor_limits(metrics), "",
               "## Reproduce", "", "```bash"]
     lines += (["make model   # claimclf train --config training/configs/default.yaml --output models/default, "
                "then the baselines"] if default else
