@@ -38,9 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
-from actor_cv import exact, load_sets
-from claimclf.actor_head import MIN_STEPS, ActorHeadConfig, _targets, build_head, has_actor_spans, span_loss
-from claimclf.actors import decode_actors
+from actor_cv import decode_texts, exact, load_sets
+from claimclf.actor_head import (MIN_STEPS, ActorHeadConfig, _targets, build_head, has_actor_spans, pad_features,
+                                 span_loss)
 from claimclf.model import ClaimClassifier
 
 HERE = Path(__file__).resolve().parent
@@ -64,22 +64,11 @@ class Branch:
                 self.cache[texts[s + r]] = (hs[LOW][r, : len(ids)].half().clone(),
                                             hs[TOP][r, : len(ids)].half().clone(), offsets)
 
-    def _batch(self, texts):
-        import torch
-
-        items = [self.cache[t] for t in texts]
-        width = max(len(c[0]) for c in items)
-        low = torch.zeros(len(items), width, self.width)
-        top = torch.zeros(len(items), width, self.width)
-        mask = torch.zeros(len(items), width, dtype=torch.bool)
-        for r, (a, b, _) in enumerate(items):
-            low[r, : len(a)], top[r, : len(b)], mask[r, : len(a)] = a.float(), b.float(), True
-        return low, top, mask
-
     def features(self, layer, texts):
         import torch
 
-        low, top, mask = self._batch(texts)
+        low, mask = pad_features([self.cache[t][0] for t in texts])
+        top, _ = pad_features([self.cache[t][1] for t in texts])
         emb = torch.zeros(*mask.shape, self.width)
         attn, _ = self.bert._create_attention_masks(attention_mask=mask.long(), encoder_attention_mask=None,
                                                      embedding_output=emb, encoder_hidden_states=None, cache=None)
@@ -123,14 +112,9 @@ class Branch:
         import torch
 
         head, layer, cfg = model
-        out = []
         with torch.no_grad():
-            for e in examples:
-                x, _ = self.features(layer, [e.text])
-                src, tgt = decode_actors(e.text, head(x)[0].numpy(), self.cache[e.text][2],
-                                         self.acts.index(e.label), max_tokens=cfg.max_tokens, null_bias=cfg.null_bias)
-                out.append((src.text if src else None, tgt.text if tgt else None))
-        return out
+            return [decode_texts(e, head(self.features(layer, [e.text])[0])[0].numpy(), self.cache[e.text][2], cfg)
+                    for e in examples]
 
 
 def main(argv=None) -> int:

@@ -27,8 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from claimclf.actor_head import encode_features, fit_actor_head, has_actor_spans
 from claimclf.actors import decode_actors
 from claimclf.config import load_config
@@ -75,12 +73,17 @@ def predict_actors(clf, fit, cache, examples, null_bias=None):
     with torch.no_grad():
         for e in examples:
             feats, offsets = cache[(key, e.text)]
-            logits = fit.head(feats.float()[None])[0].numpy()
-            src, tgt = decode_actors(e.text, logits, offsets, fit.config.acts.index(e.label),
-                                     max_tokens=fit.config.max_tokens,
-                                     null_bias=fit.config.null_bias if null_bias is None else null_bias)
-            out.append((src.text if src else None, tgt.text if tgt else None))
+            out.append(decode_texts(e, fit.head(feats.float()[None])[0].numpy(), offsets, fit.config, null_bias))
     return out
+
+
+def decode_texts(example, logits, offsets, config, null_bias=None) -> tuple[str | None, str | None]:
+    """(source text, target text) of ``example`` for its gold act, from the head's token scores;
+    ``null_bias``: the "no actor" bonus (default: ``config``'s)."""
+    src, tgt = decode_actors(example.text, logits, offsets, config.acts.index(example.label),
+                             max_tokens=config.max_tokens,
+                             null_bias=config.null_bias if null_bias is None else null_bias)
+    return src.text if src else None, tgt.text if tgt else None
 
 
 def exact(examples, predicted) -> tuple[float, float]:

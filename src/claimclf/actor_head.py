@@ -165,6 +165,20 @@ def encode_features(clf, texts: Sequence[str], layers: Sequence[int], *, cache: 
     return cache
 
 
+def pad_features(feats: Sequence[Any]):
+    """Per-sentence token features (``[tokens, width]`` each) as one float32 batch ``[sentences,
+    longest, width]``, zero-padded, and its mask (True on real tokens)."""
+    import torch
+
+    width = max(len(f) for f in feats)
+    x = torch.zeros((len(feats), width, feats[0].shape[-1]))
+    mask = torch.zeros((len(feats), width), dtype=torch.bool)
+    for row, f in enumerate(feats):
+        x[row, : len(f)] = f.float()
+        mask[row, : len(f)] = True
+    return x, mask
+
+
 def span_loss(scores, mask, act_ids: Sequence[int], targets: Sequence[Sequence[int]]):
     """The head's training loss for a batch: per sentence, cross-entropy over its tokens of each of
     its act's four channels (source start/end, target start/end; token 0, ``[CLS]``, is "no actor"),
@@ -249,12 +263,7 @@ def fit_actor_head(clf, train: Sequence[Example], *, epochs: int = 8, learning_r
         total = 0.0
         for b in range(0, len(perm), batch_size):
             idx = perm[b : b + batch_size]
-            width = max(len(feats[i]) for i in idx)
-            x = torch.zeros((len(idx), width, feats[0].shape[-1]))
-            mask = torch.zeros((len(idx), width), dtype=torch.bool)
-            for row, i in enumerate(idx):
-                x[row, : len(feats[i])] = feats[i].float()
-                mask[row, : len(feats[i])] = True
+            x, mask = pad_features([feats[i] for i in idx])
             loss = span_loss(head(x), mask, [act_ids[i] for i in idx], [targets[i] for i in idx])
             opt.zero_grad()
             loss.backward()

@@ -76,8 +76,8 @@ def _actor_limits(metrics: dict[str, Any], min_n: int = 20) -> list[str]:
     if not scored:
         return []
     name, a = min(scored, key=lambda x: (x[1]["target"]["exact_match"], x[1]["source"]["exact_match"]))
-    line = (f"- Actors are less certain than labels. The weakest held-out set for them is {name} (n={a['n']} act sentences): "
-            f"given the gold act, source exact match {a['source']['exact_match']:.3f} and target "
+    line = (f"- Actors are less certain than labels. The weakest held-out set for them is {name} "
+            f"(n={a['n']} act sentences): given the gold act, source exact match {a['source']['exact_match']:.3f} and target "
             f"{a['target']['exact_match']:.3f}")
     e2e = a.get("end_to_end")
     if e2e:
